@@ -1,0 +1,17 @@
+"""veille: cited answers to French questions over a folder of news articles."""
+
+from .errors import (
+                     CorpusError,
+                     IndexBusyError,
+                     IndexMismatchError,
+                     IndexMissingError,
+                     InputError,
+                     ModelError,
+                     VeilleError,
+)
+from .index import Index, build_index, open_index
+from .types import Answer, Article, BuildReport, Chunk, Citation, Hit, QuoteMatch
+
+__all__ = ["Answer", "Article", "BuildReport", "Chunk", "Citation", "CorpusError", "Hit", "Index",
+           "IndexBusyError", "IndexMismatchError", "IndexMissingError", "InputError", "ModelError", "QuoteMatch",
+           "VeilleError", "build_index", "open_index"]

@@ -1,0 +1,238 @@
+"""Extractive answers: pick the sentence or two that answer the question, quote them, cite them.
+
+No language model writes anything here. A sentence earns its place by sharing the question's specific
+words (weighted by rarity, names first), by holding the kind of thing asked for (a number for
+« combien », a person for « qui », a date for « quand », a place for « où »), and by being close to
+the question in embedding space. When even the best sentence misses the question's rare words, veille
+says it does not know instead of quoting something merely nearby.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .chunk import sentence_spans
+from .keyword import normalise_numbers, tokenize, words
+from .retrieve import check_query
+from .types import Answer, Citation, Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+
+REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
+DIVERGENCE = "Les sources divergent :"
+# Calibrated on tests/golden.jsonl (answerable vs unanswerable questions): see docs/BENCHMARKS.md.
+MIN_COVERAGE = 0.55
+MIN_SUPPORT = 0.5
+_KINDS = {
+    "number": re.compile(r"\b(?:combien|how (?:many|much)|quel (?:nombre|montant|chiffre)|nombre de)\b", re.I),
+    "person": re.compile(r"\b(?:qui|who|quel (?:responsable|dirigeant|ministre|président))\b", re.I),
+    "date": re.compile(r"\b(?:quand|when|quel jour|quelle date|en quelle année|what (?:day|date))\b", re.I),
+    "place": re.compile(r"(?:\boù\b|\bou (?:sont|se|est|ont)\b|\bwhere\b|\bdans quelle (?:région|ville)\b)", re.I),
+}
+_NUMBER = re.compile(r"\d|\b(?:millier|milliers|million|millions|milliard|centaines|dizaines)\b", re.I)
+_DATE = re.compile(
+    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|février|mars|avril|mai|juin|juillet|"
+    r"août|septembre|octobre|novembre|décembre|semaine|mois|année|hier|aujourd|(?:19|20)\d\d)\b", re.I)
+_PLACE = re.compile(r"\b(?:à|en|au|aux|dans|vers|depuis|de la région de|région de)\s+(?:l['’]|la |le )?[A-ZÉ]\w+")
+_PERSON = re.compile(r"(?:\b(?:M\.|Mme|président|ministre|secrétaire|porte-parole|chef)\s+)?"
+                     r"\b[A-ZÉ][a-zéèëïöüç]+(?:[- ](?:[A-ZÉ][a-zéèëïöüç]+|von|der|de|al))*\s[A-ZÉ][a-zéèëïöüç]+")
+_FIGURE = re.compile(r"\d[\d .]*\d|\d")
+_STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article articles source sources") if t[0] != "~"}
+_DF_CACHE: dict[int, tuple[object, dict[str, int]]] = {}
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    start: int  # sentence span, file offsets
+    end: int
+    text: str
+    lexical: float = 0.0  # share of the question's term weight found in the sentence
+    support: float = 0.0  # share found in the sentence's whole passage
+    dense: float = 0.0
+    kind_ok: bool = True
+    score: float = 0.0
+
+
+def question_kind(question: str) -> str | None:
+    for kind, pattern in _KINDS.items():
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def _has_kind(sentence: str, kind: str | None) -> bool:
+    body = sentence
+    if kind == "number":
+        return bool(_NUMBER.search(normalise_numbers(body)))
+    if kind == "date":
+        return bool(_DATE.search(body))
+    if kind == "place":
+        return bool(_PLACE.search(body))
+    if kind == "person":
+        return bool(_PERSON.search(body))
+    return True
+
+
+def _word_keys(question: str) -> list[tuple[str, str]]:
+    """(stem, skeleton) of each content word of the question, structure words left out."""
+    stem_tokens = [t for t in (tokenize(w) for w in words(question)) if t]
+    return [(t[0], t[1] if len(t) > 1 else t[0]) for t in stem_tokens if t[0] not in _STRUCTURE]
+
+
+def _term_weights(index: Index, question: str) -> dict[tuple[str, str], float]:
+    """Question words with IDF weights: a word the corpus never uses weighs the most."""
+    df = _doc_freq(index)
+    n_docs = max(1, len(index.chunks))
+    weights: dict[tuple[str, str], float] = {}
+    for stem, skel in _word_keys(question):
+        freq = max(df.get(stem, 0), df.get(skel, 0))
+        weights[(stem, skel)] = math.log(1 + n_docs / (1 + freq))
+    return weights
+
+
+def _doc_freq(index: Index) -> dict[str, int]:
+    """Chunk frequency of every token, computed once per loaded index."""
+    state = index._state
+    cached = _DF_CACHE.get(id(state))
+    if cached is None or cached[0] is not state:
+        df: dict[str, int] = {}
+        for c in state.chunks.values():
+            for tok in set(tokenize(f"{c.title}\n{c.text}")):
+                df[tok] = df.get(tok, 0) + 1
+        _DF_CACHE.clear()
+        cached = _DF_CACHE[id(state)] = (state, df)
+    return cached[1]
+
+
+def _coverage(weights: dict[tuple[str, str], float], tokens: set[str]) -> float:
+    """Weighted share of the question's words present, by stem or by spelling skeleton."""
+    total = sum(weights.values())
+    got = sum(w for (stem, skel), w in weights.items() if stem in tokens or skel in tokens)
+    return got / total if total else 0.0
+
+
+def _candidates(hits: list[Hit]) -> list[_Candidate]:
+    out = []
+    for h in hits:
+        c = h.chunk
+        for a, b in sentence_spans(c.text):
+            if b - a >= 15:
+                out.append(_Candidate(h, c.start + a, c.start + b, c.text[a:b]))
+    return out
+
+
+def _figures(text: str) -> set[str]:
+    return {re.sub(r"\D", "", f) for f in _FIGURE.findall(normalise_numbers(text)) if len(re.sub(r"\D", "", f)) >= 3}
+
+
+def _cite(n: int, cand: _Candidate) -> Citation:
+    c = cand.hit.chunk
+    return Citation(n, c.source, c.title, c.date, c.start, c.end, c.text, cand.hit.score, cand.start, cand.end)
+
+
+def _closest(hits: list[Hit]) -> tuple[Citation, ...]:
+    out = []
+    for n, h in enumerate(hits[:3], 1):
+        spans = sentence_spans(h.chunk.text) or [(0, len(h.chunk.text))]
+        a, b = spans[0]
+        out.append(Citation(n, h.chunk.source, h.chunk.title, h.chunk.date, h.chunk.start, h.chunk.end,
+                            h.chunk.text, h.score, h.chunk.start + a, h.chunk.start + b))
+    return tuple(out)
+
+
+def score_candidates(index: Index, question: str, hits: list[Hit]) -> list[_Candidate]:
+    """Every sentence of the retrieved passages, scored and sorted best first."""
+    weights = _term_weights(index, question)
+    kind = question_kind(question)
+    cands = _candidates(hits)
+    if not cands:
+        return []
+    vectors = index.embedder.embed_batch([c.text for c in cands], "document")
+    qv = index.embedder.embed_query(question)
+    dense = vectors @ qv
+    for cand, d in zip(cands, dense, strict=True):
+        sent_tokens = set(tokenize(cand.text))
+        cand.lexical = _coverage(weights, sent_tokens)
+        cand.support = _coverage(weights, sent_tokens | set(tokenize(f"{cand.hit.chunk.title} {cand.hit.chunk.text}")))
+        cand.dense = float(d)
+        cand.kind_ok = _has_kind(cand.text, kind)
+        cand.score = cand.lexical + 4.0 * cand.dense + (0.3 if cand.kind_ok else -0.5)
+    return sorted(cands, key=lambda c: -c.score)
+
+
+def _divergent(best: _Candidate, others: list[_Candidate], kind: str | None) -> _Candidate | None:
+    """Another source's sentence giving a different figure for the same thing, if one scores close."""
+    if kind != "number" or not _figures(best.text):
+        return None
+    for c in others:
+        if c.hit.chunk.source == best.hit.chunk.source or not c.kind_ok:
+            continue
+        if c.score < best.score - 0.35 or c.lexical < best.lexical * 0.8:
+            continue
+        theirs, ours = _figures(c.text), _figures(best.text)
+        if theirs and not theirs & ours:
+            return c
+    return None
+
+
+def compose(question: str, cands: list[_Candidate], hits: list[Hit]) -> Answer:
+    """The answer text with its [n] markers, or the refusal with the closest passages."""
+    best = cands[0] if cands else None
+    if best is None or best.support < MIN_SUPPORT or (best.lexical < MIN_COVERAGE and best.dense < 0.86):
+        return Answer(question, REFUSAL, _closest(hits), abstained=True)
+    kind = question_kind(question)
+    other = _divergent(best, cands[1:], kind)
+    if other is not None:
+        text = f"{DIVERGENCE} « {best.text} » [1] ; « {other.text} » [2]"
+        return Answer(question, text, (_cite(1, best), _cite(2, other)))
+    chosen = [best]
+    # A second sentence when the first does not hold the kind of answer asked for and its neighbour does.
+    if not best.kind_ok:
+        nxt = next((c for c in cands[1:6] if c.kind_ok and c.lexical >= MIN_COVERAGE * 0.8), None)
+        if nxt is not None:
+            chosen.append(nxt)
+    citations: list[Citation] = []
+    parts = []
+    for cand in chosen:
+        n = next((c.n for c in citations if (c.source, c.start) == (cand.hit.chunk.source, cand.hit.chunk.start)
+                  and (c.quote_start, c.quote_end) == (cand.start, cand.end)), None)
+        if n is None:
+            n = len(citations) + 1
+            citations.append(_cite(n, cand))
+        parts.append(f"« {cand.text} » [{n}]")
+    return Answer(question, " ".join(parts), tuple(citations))
+
+
+def answer_question(index: Index, question: str) -> Answer:
+    """Answer from the index: a quote lookup for « qui a dit … », otherwise extractive QA."""
+    from .quotes import quote_from_question
+
+    question = check_query(question)
+    quote = quote_from_question(question)
+    if quote:
+        answer = answer_quote(index, question, quote)
+        if answer is not None:
+            return answer
+    hits = index.search(question, max(index.settings.k, 6))
+    return compose(question, score_candidates(index, question, hits), hits)
+
+
+def answer_quote(index: Index, question: str, quote: str) -> Answer | None:
+    """« Qui a dit … ? »: where the words appear and who the article says spoke them."""
+    matches = [m for m in index.cite(quote, 5) if m.kind != "fuzzy" or m.score >= 0.8]
+    if not matches:
+        return None
+    m = matches[0]
+    chunk = next((c for c in index.chunks.values() if c.source == m.source and c.start <= m.start < c.end), None)
+    start, end = (chunk.start, chunk.end) if chunk else (m.sentence_start, m.sentence_end)
+    passage = index.original(m.source)[start:end]
+    citation = Citation(1, m.source, m.title, m.date, start, end, passage, m.score,
+                        max(start, m.sentence_start), min(end, m.sentence_end))
+    who = f"{m.speaker} l'a dit" if m.speaker else "L'article ne dit pas qui l'a dit"
+    text = f"{who} : « {citation.quote} » [1]"
+    return Answer(question, text, (citation,))

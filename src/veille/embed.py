@@ -1,0 +1,89 @@
+"""Text -> normalised vectors. One abstract method, `embed_batch`; batching and counting are built on it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+Kind = Literal["query", "document"]
+
+
+class Embedder(ABC):
+    """Turns texts into unit vectors; counts what it embedded so callers can check incremental work."""
+
+    name: str = ""
+    dimension: int = 0
+    checksum: str = ""
+
+    def __init__(self) -> None:
+        self.documents_embedded = 0  # documents embedded since this object was made
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """A float32 array (len(texts), dimension) of L2-normalised vectors."""
+
+    def embed_documents(self, texts: Sequence[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        bar = tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or len(texts) < 32)
+        # Longest first, so each batch pads to similar lengths; results go back in input order.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            out[idx] = self.embed_batch([texts[i] for i in idx], "document")
+            bar.update(len(idx))
+        bar.close()
+        self.documents_embedded += len(texts)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_batch([text], "query")[0]
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """The converted multilingual-e5-small, run by sentence-transformers on the CPU."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        super().__init__()
+        marker = path / "veille-model.json"
+        if not marker.is_file():
+            raise ModelError(f"no embedding model in {path}; build it with `veille model build` (or `make model`)")
+        import json
+
+        from .model import model_checksum
+
+        info = json.loads(marker.read_text())
+        self.path = path
+        self.name = path.name
+        self.checksum = model_checksum(path)
+        self.dimension = int(info.get("dimension", 384))
+        self._threads = threads
+        self._model = None
+
+    def _load(self):  # noqa: ANN202 - returns a SentenceTransformer, imported lazily
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            # One thread measured fastest on these 2-core shared machines (docs/BENCHMARKS.md).
+            torch.set_num_threads(self._threads)
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            self.dimension = self._model.get_sentence_embedding_dimension() or self.dimension
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        model = self._load()
+        encode = model.encode_query if kind == "query" else model.encode_document
+        vecs = encode(list(texts), batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vecs, dtype=np.float32)

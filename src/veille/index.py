@@ -1,0 +1,262 @@
+"""The Index: build it incrementally from a corpus folder, open it, and ask it things.
+
+A build compares each article's content hash with the manifest's: only new or changed articles are
+chunked and embedded, deleted ones lose their chunks, and an unchanged corpus writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunk import chunk_article
+from .embed import Embedder, SentenceTransformerEmbedder
+from .errors import IndexMismatchError, InputError, VeilleError
+from .ingest import SUFFIXES, decode, html_to_text, read_corpus
+from .keyword import KeywordIndex
+from .settings import Settings, load_settings
+from .store import FIX, FaissStore, locked, read_chunks, read_manifest, recover, verify_files, write_index
+from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
+
+log = logging.getLogger(__name__)
+_EMBEDDERS: dict[tuple[Path, int], Embedder] = {}
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    """One embedder per model folder per process: the model loads once however many indexes use it."""
+    key = (settings.model_path, settings.threads)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads)
+    return _EMBEDDERS[key]
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("veille", "faiss-cpu", "sentence-transformers", "transformers", "torch", "bm25s"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything a loaded index answers from; replaced whole on update, so readers never see a mix."""
+
+    manifest: dict[str, Any]
+    store: FaissStore
+    chunks: dict[int, Chunk]
+    keyword: KeywordIndex
+
+
+def _load_state(folder: Path, embedder: Embedder) -> _State:
+    manifest = read_manifest(folder)
+    model = manifest.get("model", {})
+    if model.get("checksum") != embedder.checksum:
+        raise IndexMismatchError(
+            f"{folder} was built with model {model.get('name')} ({str(model.get('checksum'))[:12]}), "
+            f"this veille uses {embedder.name} ({embedder.checksum[:12]}); {FIX}"
+        )
+    verify_files(folder, manifest)
+    store = FaissStore.load(folder, int(model["dimension"]))
+    chunks = {c.id: c for c in read_chunks(folder / "chunks.jsonl")}
+    if len(store) != len(chunks):
+        raise IndexMismatchError(f"{folder} holds {len(store)} vectors for {len(chunks)} chunks; {FIX}")
+    return _State(manifest, store, chunks, KeywordIndex.load(folder / "keyword", chunks))
+
+
+def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, progress: bool) -> BuildReport:
+    recover(folder)
+    prev = None
+    if (folder / "manifest.json").is_file():
+        try:
+            prev = _load_state(folder, embedder)
+        except VeilleError as e:
+            log.warning("rebuilding from scratch: %s", e)
+    chunker = {"max_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
+    if prev and prev.manifest.get("chunker") != chunker:
+        log.warning("chunker settings changed: rebuilding from scratch")
+        prev = None
+    articles, skipped, duplicates = read_corpus(corpus, settings.max_file_bytes)
+    current = {a.source: a for a in articles}
+    old: dict[str, Any] = prev.manifest["articles"] if prev else {}
+    added = [s for s in current if s not in old]
+    updated = [s for s in current if s in old and old[s]["sha256"] != current[s].sha256]
+    removed = [s for s in old if s not in current]
+    store = prev.store if prev else FaissStore(embedder.dimension)
+    chunks = dict(prev.chunks) if prev else {}
+    next_id = int(prev.manifest["next_id"]) if prev else 0
+    if prev and not (added or updated or removed) and prev.manifest.get("corpus") == str(corpus):
+        return BuildReport(unchanged=len(current), skipped=tuple(skipped), duplicates=tuple(duplicates),
+                           total_chunks=len(chunks), articles=len(current))
+    gone = np.array([i for s in updated + removed for i in old[s]["chunks"]], dtype=np.int64)
+    store.remove(gone)
+    for i in gone.tolist():
+        chunks.pop(i, None)
+    fresh: list[Chunk] = []
+    for s in added + updated:
+        new = chunk_article(current[s], settings.chunk_chars, settings.chunk_overlap_sentences, next_id)
+        next_id += len(new)
+        fresh.extend(new)
+    if fresh:
+        vectors = embedder.embed_documents([c.text for c in fresh], settings.batch_size, progress)
+        store.add(np.array([c.id for c in fresh], dtype=np.int64), vectors)
+    chunks.update((c.id, c) for c in fresh)
+    ids_of: dict[str, list[int]] = {}
+    for c in chunks.values():
+        ids_of.setdefault(c.source, []).append(c.id)
+    manifest = {
+        "model": {"name": embedder.name, "checksum": embedder.checksum, "dimension": embedder.dimension},
+        "chunker": chunker,
+        "articles": {
+            s: {"sha256": a.sha256, "title": a.title, "date": a.date, "chunks": sorted(ids_of.get(s, []))}
+            for s, a in sorted(current.items())
+        },
+        "duplicates": dict(duplicates),
+        "next_id": next_id,
+        "corpus": str(corpus),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "vector_store": "faiss IndexIDMap(IndexFlatIP)",
+        "versions": _versions(),
+    }
+    ordered = [chunks[i] for i in sorted(chunks)]
+    keyword = KeywordIndex.build(ordered)
+    write_index(folder, store, ordered, manifest, extra={"keyword": keyword.save})
+    return BuildReport(
+        added=tuple(added), updated=tuple(updated), removed=tuple(removed),
+        unchanged=len(current) - len(added) - len(updated), duplicates=tuple(duplicates),
+        skipped=tuple(skipped), embedded_chunks=len(fresh), total_chunks=len(chunks), articles=len(current),
+    )
+
+
+def build_index(corpus: Path | str | None = None, index: Path | str | None = None, *,
+                settings: Settings | None = None, embedder: Embedder | None = None,
+                progress: bool = False, wait: float = 0.0) -> BuildReport:
+    """Bring the index folder up to date with the corpus folder, embedding only what changed."""
+    settings = settings or load_settings(corpus=corpus, index=index)
+    corpus_path = Path(corpus).resolve() if corpus else settings.corpus.resolve()
+    folder = Path(index) if index else settings.index
+    embedder = embedder or default_embedder(settings)
+    with locked(folder, wait):
+        return _build(corpus_path, folder, settings, embedder, progress)
+
+
+def open_index(index: Path | str | None = None, *, settings: Settings | None = None,
+               embedder: Embedder | None = None) -> Index:
+    """Load an index folder, refusing one built with another model or format."""
+    settings = settings or load_settings(index=index)
+    return Index(Path(index) if index else settings.index, settings, embedder or default_embedder(settings))
+
+
+class Index:
+    """A loaded index: search it, ask it, find quotes in it, and keep it up to date."""
+
+    def __init__(self, folder: Path, settings: Settings, embedder: Embedder) -> None:
+        self.folder, self.settings, self.embedder = folder, settings, embedder
+        recover(folder) if not (folder / "manifest.json").is_file() else None
+        self._state = _load_state(folder, embedder)
+
+    # -- what is in it
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self._state.manifest
+
+    @property
+    def corpus(self) -> Path:
+        return Path(self.manifest["corpus"])
+
+    @property
+    def chunks(self) -> dict[int, Chunk]:
+        return self._state.chunks
+
+    def status(self) -> dict[str, Any]:
+        m = self.manifest
+        return {"articles": len(m["articles"]), "chunks": len(self._state.chunks), "model": m["model"]["name"],
+                "dimension": m["model"]["dimension"], "built_at": m["built_at"], "corpus": m["corpus"]}
+
+    def articles(self) -> list[dict[str, Any]]:
+        return [{"source": s, "title": a["title"], "date": a["date"], "chunks": len(a["chunks"])}
+                for s, a in self.manifest["articles"].items()]
+
+    def original(self, source: str) -> str:
+        """The article's text as offsets refer to it (UTF-8, BOM and line ends kept; HTML as extracted)."""
+        if source not in self.manifest["articles"]:
+            raise InputError(f"{source!r} is not in the index; `veille index status` lists what is")
+        path = self.corpus / source
+        text = path.read_bytes().decode("utf-8")
+        return html_to_text(text) if path.suffix.lower() in (".html", ".htm") else text
+
+    # -- reading
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        from .retrieve import hybrid_search
+
+        return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings)
+
+    def ask(self, question: str) -> Answer:
+        from .answer import answer_question
+
+        return answer_question(self, question)
+
+    def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]:
+        from .quotes import find_quote
+
+        return find_quote(self, text, limit)
+
+    # -- writing
+    def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:
+        """Re-read the corpus folder, embed what changed, and answer from the new index at once."""
+        with locked(self.folder, wait):
+            report = _build(self.corpus, self.folder, self.settings, self.embedder, progress)
+        self._state = _load_state(self.folder, self.embedder)
+        return report
+
+    def add(self, paths: list[Path], progress: bool = False) -> BuildReport:
+        """Copy article files into the corpus folder (HTML as its article text) and index them."""
+        staged = [stage_file(p.name, p.read_bytes(), self.settings.max_file_bytes) for p in map(Path, paths)]
+        for name, data in staged:
+            target = self.corpus / name
+            if target.exists() and target.read_bytes() != data:
+                raise InputError(f"{target} exists with other content; rename the new file or "
+                                 f"`veille index remove {name}` first")
+        for name, data in staged:
+            tmp = self.corpus / f".{name}.part"
+            tmp.write_bytes(data)
+            os.replace(tmp, self.corpus / name)
+        return self.update(progress)
+
+    def remove(self, sources: list[str], progress: bool = False) -> BuildReport:
+        """Take articles out: their files move to the corpus's .removed/ folder, so nothing is lost."""
+        unknown = [s for s in sources if s not in self.manifest["articles"]]
+        if unknown:
+            raise InputError(f"not in the index: {', '.join(unknown)}; `veille index status` lists what is")
+        for s in sources:
+            dest = self.corpus / ".removed" / s
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(self.corpus / s, dest)
+        return self.update(progress)
+
+
+def stage_file(name: str, data: bytes, max_bytes: int) -> tuple[str, bytes]:
+    """Check an incoming article and give its safe file name in the corpus and its bytes (HTML -> text)."""
+    base = name.strip()
+    if not base or base.startswith(".") or "/" in base or "\\" in base or ".." in base or "\x00" in base:
+        raise InputError(f"{name!r} is not a usable file name; use a plain name like article.txt")
+    suffix = Path(base).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"{base}: veille reads {', '.join(SUFFIXES)} files; save it as .txt")
+    text = decode(data, base, max_bytes)
+    if suffix in (".html", ".htm"):
+        text = html_to_text(text)
+        if not text.strip():
+            raise InputError(f"{base}: no article text found in this page")
+        return Path(base).with_suffix(".txt").name, text.encode("utf-8")
+    return base, data

@@ -1,0 +1,133 @@
+"""French keyword search: BM25 (bm25s) over stemmed, accent-folded tokens.
+
+Each word gives two tokens: its Snowball stem, accents folded, and a spelling "skeleton" that
+transliteration variants share (Koursk/Kursk -> "~kursk", Zelensky/Zelenskyy -> "~zelenski"), so a
+passage is not lost because the question spells a name another way. Numbers written "10.000",
+"10 000" or "10000" all become "10000".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexMismatchError
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+_ELISION = re.compile(r"\b(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’`´]", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3})((?:[ .\u00a0\u202f']\d{3})+)(?![\d])")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_QUESTION_WORDS = (
+    "combien qui quand où ou quel quelle quels quelles quoi comment pourquoi lequel laquelle est-ce "
+    "what who when where which how many much why according does did is are the of to in"
+).split()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Équipé" -> "equipe")."""
+    nfkd = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in nfkd if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - a PyStemmer Stemmer
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_FRENCH
+
+    return frozenset(fold(w) for w in (*STOPWORDS_FRENCH, *_QUESTION_WORDS))
+
+
+def normalise_numbers(text: str) -> str:
+    """"10.000", "10 000" and "10000" -> "10000"."""
+    return _THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), text)
+
+
+def skeleton(word: str) -> str:
+    """A key that spelling variants of a name share: ou->u, y->i, ph->f, doubled letters once."""
+    w = fold(word).replace("ou", "u").replace("ph", "f").replace("y", "i").replace("w", "v")
+    w = re.sub(r"(.)\1+", r"\1", w)
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
+
+
+def words(text: str) -> list[str]:
+    """Content words of a text, elisions and stop words removed, numbers normalised, case kept."""
+    text = normalise_numbers(_ELISION.sub(" ", text))
+    stop = stopwords()
+    return [w for w in _WORD.findall(text) if fold(w) not in stop and (len(w) > 1 or w.isdigit())]
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: the folded stem of each content word, plus its skeleton for names and long words."""
+    out: list[str] = []
+    stem = _stemmer().stemWord
+    for w in words(text):
+        low = w.lower()
+        out.append(fold(stem(low)))
+        if not w.isdigit() and len(w) >= 4:
+            out.append("~" + skeleton(low))
+    return out
+
+
+class KeywordIndex:
+    """BM25 over the chunks, saved as the `keyword/` folder of the index (bm25s's own plain files)."""
+
+    def __init__(self, retriever, ids: np.ndarray) -> None:  # noqa: ANN001 - a bm25s.BM25
+        self.retriever = retriever
+        self.ids = ids  # row -> chunk id
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> KeywordIndex:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        corpus = [tokenize(f"{c.title}\n{c.text}") or ["~"] for c in chunks]
+        if corpus:
+            retriever.index(corpus, show_progress=False)
+        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if len(self.ids):
+            self.retriever.save(str(folder))
+        (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
+
+    @classmethod
+    def load(cls, folder: Path, chunks: dict[int, Chunk]) -> KeywordIndex:
+        import bm25s
+
+        try:
+            ids = np.array(json.loads((folder / "ids.json").read_text()), dtype=np.int64)
+            retriever = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25()
+        except (OSError, ValueError) as e:
+            raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
+        if set(ids.tolist()) != set(chunks):
+            raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")
+        return cls(retriever, ids)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best k chunks that share a token with the query."""
+        if not len(self.ids):
+            return []
+        vocab = self.retriever.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        scores = self.retriever.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]

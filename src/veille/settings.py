@@ -1,0 +1,64 @@
+"""Every tunable of veille in one place, each overridable by a VEILLE_* environment variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+# The repository root when running from a checkout (src/veille/settings.py -> ../../..).
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_models_dir() -> Path:
+    return _ROOT / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = _ROOT / "seeds"
+    index: Path = _ROOT / "index"
+    models_dir: Path = _default_models_dir()
+    model_name: str = "multilingual-e5-small"
+    # Chunking: a chunk holds whole sentences up to this many characters (about 4 characters a token
+    # for French with this tokenizer, so far below the model's 512), and repeats the previous chunk's
+    # last sentence so an answer straddling a boundary is still whole in one chunk.
+    chunk_chars: int = 600
+    chunk_overlap_sentences: int = 1
+    max_file_bytes: int = 5_000_000
+    batch_size: int = 16
+    threads: int = 1
+    # Retrieval
+    k: int = 5
+    rrf_k: int = 60
+    candidates: int = 30
+
+    @property
+    def model_path(self) -> Path:
+        return self.models_dir / self.model_name
+
+
+def _coerce(value: str, like: object) -> object:
+    if isinstance(like, Path):
+        return Path(value).expanduser()
+    if isinstance(like, bool):
+        return value.lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(value)
+    if isinstance(like, float):
+        return float(value)
+    return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Defaults, then VEILLE_<FIELD> variables, then explicit overrides (None means 'not given')."""
+    base = Settings()
+    changes: dict[str, object] = {}
+    for f in fields(Settings):
+        env = os.environ.get(f"VEILLE_{f.name.upper()}")
+        if env:
+            changes[f.name] = _coerce(env, getattr(base, f.name))
+    for name, value in overrides.items():
+        if value is not None:
+            changes[name] = Path(value) if isinstance(getattr(base, name), Path) else value
+    return replace(base, **changes)

@@ -1,0 +1,218 @@
+"""The index folder: FAISS vectors, the chunk store and the manifest, written atomically.
+
+A build writes a complete new folder beside the old one, then swaps it in with two os.replace calls;
+`recover` finishes or undoes a swap that a crash interrupted, so the folder always holds one whole index.
+Nothing here unpickles: FAISS's own binary format, JSON lines and JSON.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+FORMAT = "veille-index/1"
+FIX = "run `veille index build` to rebuild it"
+
+
+class VectorStore(ABC):
+    """Vectors keyed by chunk id, searched by inner product."""
+
+    @abstractmethod
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    @abstractmethod
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    @abstractmethod
+    def remove(self, ids: np.ndarray) -> None: ...
+    @abstractmethod
+    def save(self, folder: Path) -> None: ...
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
+class FaissStore(VectorStore):
+    """Exact inner-product search (vectors are unit length, so this is cosine) with our own ids."""
+
+    FILE = "faiss.index"
+
+    def __init__(self, dimension: int, index: Any = None) -> None:
+        import faiss
+
+        self.dimension = dimension
+        self.index = index if index is not None else faiss.IndexIDMap(faiss.IndexFlatIP(dimension))
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.index.ntotal == 0:
+            return []
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def remove(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self.index.remove_ids(ids.astype(np.int64))
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(folder / self.FILE))
+
+    @classmethod
+    def load(cls, folder: Path, dimension: int) -> FaissStore:
+        import faiss
+
+        try:
+            index = faiss.read_index(str(folder / cls.FILE))
+        except RuntimeError as e:
+            raise IndexMismatchError(f"{folder / cls.FILE} is unreadable ({str(e).splitlines()[0]}); {FIX}") from None
+        if index.d != dimension:
+            raise IndexMismatchError(f"{folder / cls.FILE} has dimension {index.d}, manifest says {dimension}; {FIX}")
+        return cls(dimension, index)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_chunks(path: Path, chunks: list[Chunk]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                out.append(Chunk(**json.loads(line)))
+            except (ValueError, TypeError) as e:
+                raise IndexMismatchError(f"{path} line {n} is damaged ({e}); {FIX}") from None
+    return out
+
+
+def _siblings(folder: Path, kind: str) -> list[Path]:
+    return sorted(folder.parent.glob(f".{folder.name}.{kind}-*"))
+
+
+def recover(folder: Path) -> None:
+    """Finish the work of a build that died: bring back a swapped-out index, drop half-written ones."""
+    if not (folder / "manifest.json").is_file():
+        olds = [p for p in _siblings(folder, "old") if (p / "manifest.json").is_file()]
+        if olds:
+            log.warning("restoring the index a crashed build had moved aside (%s)", olds[-1].name)
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(olds[-1], folder)
+    for stale in _siblings(folder, "old") + _siblings(folder, "tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def locked(folder: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index folder's build lock; a second builder waits `wait` seconds, then fails clearly."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = folder.parent / f".{folder.name}.lock"
+    with lock_path.open("w") as f:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(f"another build is writing {folder}; wait for it to finish") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _failpoint(name: str) -> None:
+    """Crash here on purpose when VEILLE_FAILPOINT names this point (crash-safety tests only)."""
+    if os.environ.get("VEILLE_FAILPOINT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_index(folder: Path, store: VectorStore, chunks: list[Chunk], manifest: dict[str, Any],
+                extra: dict[str, Any] | None = None) -> None:
+    """Write a complete index to a temporary sibling folder and swap it in. `extra` saves more parts."""
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{time.time_ns()}"
+    tmp.mkdir(parents=True)
+    store.save(tmp)
+    write_chunks(tmp / "chunks.jsonl", chunks)
+    for name, saver in (extra or {}).items():
+        saver(tmp / name)
+    _failpoint("after-write")
+    readme = folder / "README.md"
+    if readme.is_file():  # the folder's description travels with every generation
+        shutil.copy2(readme, tmp / "README.md")
+    files = {
+        p.relative_to(tmp).as_posix(): sha256_file(p)
+        for p in sorted(tmp.rglob("*"))
+        if p.is_file() and p.name != "README.md"
+    }
+    manifest = {**manifest, "format": FORMAT, "files": files}
+    with (tmp / "manifest.json").open("w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}-{time.time_ns()}"
+    if folder.exists():
+        os.replace(folder, old)
+    _failpoint("mid-swap")
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise IndexMissingError(f"no index in {folder}; run `veille index build` to create it")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise IndexMismatchError(f"{path} is damaged ({e}); {FIX}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise IndexMismatchError(f"{folder} has index format {found!r}, this veille reads {FORMAT!r}; {FIX}")
+    return manifest
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse an index whose files are not the ones its manifest was written with."""
+    for name, digest in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexMismatchError(f"{path} is missing; {FIX}")
+        if sha256_file(path) != digest:
+            raise IndexMismatchError(f"{path} was modified or truncated since it was built; {FIX}")
