@@ -256,3 +256,7 @@ def serve(host: str, port: int, corpus: Path | None, index_dir: Path | None) -> 
     except ImportError:
         raise VeilleError("the UI comes in part 3 (ui/app.py); the index is ready for `veille ask`") from None
     launch(settings.index, host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()

@@ -79,7 +79,7 @@ class SentenceTransformerEmbedder(Embedder):
             # One thread measured fastest on these 2-core shared machines (docs/BENCHMARKS.md).
             torch.set_num_threads(self._threads)
             self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-            self.dimension = self._model.get_sentence_embedding_dimension() or self.dimension
+            self.dimension = self._model.get_embedding_dimension() or self.dimension
         return self._model
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:

@@ -164,6 +164,7 @@ class Index:
         self.folder, self.settings, self.embedder = folder, settings, embedder
         recover(folder) if not (folder / "manifest.json").is_file() else None
         self._state = _load_state(folder, embedder)
+        self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
 
     # -- what is in it
     @property
@@ -191,9 +192,15 @@ class Index:
         """The article's text as offsets refer to it (UTF-8, BOM and line ends kept; HTML as extracted)."""
         if source not in self.manifest["articles"]:
             raise InputError(f"{source!r} is not in the index; `veille index status` lists what is")
+        state = self._state
+        cached = self._texts.get(source)
+        if cached is not None and cached[0] is state:
+            return cached[1]
         path = self.corpus / source
         text = path.read_bytes().decode("utf-8")
-        return html_to_text(text) if path.suffix.lower() in (".html", ".htm") else text
+        text = html_to_text(text) if path.suffix.lower() in (".html", ".htm") else text
+        self._texts[source] = (state, text)
+        return text
 
     # -- reading
     def search(self, query: str, k: int | None = None) -> list[Hit]:

@@ -1,0 +1,58 @@
+"""The command line: JSON contracts other tools rely on, stdin batches, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from veille import Index
+
+
+def run(*args: str, index: Index | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if index is not None:
+        env.update(VEILLE_INDEX=str(index.folder), VEILLE_MODELS_DIR=str(index.settings.models_dir))
+    return subprocess.run([sys.executable, "-m", "veille.cli", *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_search_json_follows_the_contract(seed_index: Index) -> None:
+    proc = run("search", "combien de soldats selon Blinken ?", "--k", "3", "--json", index=seed_index)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["query"] == "combien de soldats selon Blinken ?" and len(out["hits"]) == 3
+    hit = out["hits"][0]
+    assert set(hit) == {"source", "title", "date", "start", "end", "text", "score"}
+    original = (seed_index.corpus / hit["source"]).read_bytes().decode("utf-8")
+    assert original[hit["start"] : hit["end"]] == hit["text"] and "Blinken" in hit["text"]
+
+
+def test_search_reads_one_query_a_line_from_stdin(seed_index: Index) -> None:
+    proc = run("search", "-", "--json", "--k", "2", index=seed_index, stdin="Blinken\n\nMark Rutte\n")
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["Blinken", "Mark Rutte"]
+
+
+def test_status_json_follows_the_contract(seed_index: Index) -> None:
+    out = json.loads(run("index", "status", "--json", index=seed_index).stdout)
+    assert set(out) == {"articles", "chunks", "model", "dimension", "built_at", "corpus"}
+    assert out["articles"] == 5
+
+
+def test_errors_are_one_line_and_a_non_zero_exit(tmp_path: Path, seed_index: Index) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = run("index", "build", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "idx"),
+               index=seed_index)
+    assert proc.returncode == 1 and "no .txt" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("search", "x", "--index", str(tmp_path / "missing"), index=seed_index)
+    assert proc.returncode == 1 and "veille index build" in proc.stderr
+    assert not (tmp_path / "idx").exists()
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help").stdout
+    for command in ("ask", "cite", "eval", "index", "model", "search", "serve"):
+        assert command in out
