@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .chunk import sentence_spans
@@ -45,6 +46,7 @@ _DATE = re.compile(
 _PLACE = re.compile(r"\b(?:à|en|au|aux|dans|vers|depuis|de la région de|région de)\s+(?:l['’]|la |le )?[A-ZÉ]\w+")
 _PERSON = re.compile(r"(?:\b(?:M\.|Mme|président|ministre|secrétaire|porte-parole|chef)\s+)?"
                      r"\b[A-ZÉ][a-zéèëïöüç]+(?:[- ](?:[A-ZÉ][a-zéèëïöüç]+|von|der|de|al))*\s[A-ZÉ][a-zéèëïöüç]+")
+_FOLLOW_UP = re.compile(r"^\s*(?:et|and|mais|puis|ou|what about|and what about)\b[\s,]*", re.I)
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
 _FIGURE = re.compile(r"\d[\d .]*\d|\d")
 _STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article articles source sources") if t[0] != "~"}
@@ -259,18 +261,43 @@ def compose(question: str, cands: list[_Candidate], hits: list[Hit]) -> Answer:
     return Answer(question, " ".join(parts), tuple(citations))
 
 
-def answer_question(index: Index, question: str) -> Answer:
-    """Answer from the index: a quote lookup for « qui a dit … », otherwise extractive QA."""
+def contextualize(question: str, previous: Sequence[str]) -> str:
+    """A follow-up completed from the question before it: after « combien de soldats selon Blinken ? »,
+    « et selon Zelensky ? » becomes « combien de soldats selon Zelensky ? » and « quand ? » asks when.
+    A question that stands on its own is returned as it is."""
+    if not previous:
+        return question
+    content = words(question)
+    if not _FOLLOW_UP.match(question) and len(content) > 2:
+        return question
+    base = previous[-1].strip().rstrip("?").strip()
+    rest = _FOLLOW_UP.sub("", question).strip().rstrip("?").strip()
+    if any(w[:1].isupper() for w in content):  # new names replace the previous question's names
+        tokens = base.split()
+        base = " ".join(t for i, t in enumerate(tokens) if i == 0 or not t[:1].isupper())
+        base = re.sub(r"\b(?:selon|d['’]après|according to)\s*$", "", base).strip()
+    if question_kind(question):  # a new kind of answer asked for replaces the previous one
+        for pattern in _KINDS.values():
+            base = pattern.sub(" ", base)
+        return f"{rest} {base.strip()} ?"
+    return f"{base} {rest} ?"
+
+
+def answer_question(index: Index, question: str, history: Sequence[str] = ()) -> Answer:
+    """Answer from the index: a quote lookup for « qui a dit … », otherwise extractive QA. `history`
+    holds the conversation's earlier questions, so that follow-ups can lean on them."""
     from .quotes import quote_from_question
 
-    question = check_query(question)
+    asked = check_query(question)
+    question = contextualize(asked, list(history))
     quote = quote_from_question(question)
     if quote:
         answer = answer_quote(index, question, quote)
         if answer is not None:
             return answer
     hits = index.search(question, max(index.settings.k, 6))
-    return compose(question, score_candidates(index, question, hits), hits)
+    answer = compose(question, score_candidates(index, question, hits), hits)
+    return answer if question == asked else replace(answer, question=asked, understood=question)
 
 
 def answer_quote(index: Index, question: str, quote: str) -> Answer | None:

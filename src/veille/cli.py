@@ -251,11 +251,18 @@ def serve(host: str, port: int, corpus: Path | None, index_dir: Path | None) -> 
     settings = load_settings(corpus=corpus, index=index_dir)
     if not (settings.index / "manifest.json").is_file():
         _report(build_index(settings=settings, progress=True), False)
-    try:
-        from ui.app import launch  # type: ignore[import-not-found]
-    except ImportError:
-        raise VeilleError("the UI comes in part 3 (ui/app.py); the index is ready for `veille ask`") from None
-    launch(settings.index, host=host, port=port)
+    import importlib.util
+
+    from .settings import ROOT
+
+    app_file = ROOT / "ui" / "app.py"
+    spec = importlib.util.spec_from_file_location("veille_ui", app_file)
+    if spec is None or spec.loader is None or not app_file.is_file():
+        raise VeilleError(f"no UI at {app_file}; run veille from its repository checkout")
+    ui = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ui)
+    click.echo(f"veille: http://{host}:{port}", err=True)
+    ui.launch(settings.index, host=host, port=port)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ class Embedder(ABC):
 
     def embed_documents(self, texts: Sequence[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        bar = tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or len(texts) < 32)
+        bar = tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress)
         # Longest first, so each batch pads to similar lengths; results go back in input order.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for b in range(0, len(order), batch_size):
@@ -68,13 +69,19 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(info.get("dimension", 384))
         self._threads = threads
         self._model = None
+        # One call at a time: the Rust tokenizer refuses concurrent use ("Already borrowed"), and the UI
+        # answers questions while an upload is being embedded.
+        self._lock = threading.Lock()
 
     def _load(self):  # noqa: ANN202 - returns a SentenceTransformer, imported lazily
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()  # a bar for loading 199 tensors is noise
 
             # One thread measured fastest on these 2-core shared machines (docs/BENCHMARKS.md).
             torch.set_num_threads(self._threads)
@@ -83,7 +90,8 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        model = self._load()
-        encode = model.encode_query if kind == "query" else model.encode_document
-        vecs = encode(list(texts), batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+        with self._lock:
+            model = self._load()
+            encode = model.encode_query if kind == "query" else model.encode_document
+            vecs = encode(list(texts), batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vecs, dtype=np.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -208,10 +209,11 @@ class Index:
 
         return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        """A short answer whose [n] markers cite passages; `history`: the conversation's earlier questions."""
         from .answer import answer_question
 
-        return answer_question(self, question)
+        return answer_question(self, question, history)
 
     def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]:
         from .quotes import find_quote
@@ -228,11 +230,15 @@ class Index:
 
     def add(self, paths: list[Path], progress: bool = False) -> BuildReport:
         """Copy article files into the corpus folder (HTML as its article text) and index them."""
-        staged = [stage_file(p.name, p.read_bytes(), self.settings.max_file_bytes) for p in map(Path, paths)]
+        return self.add_texts([(Path(p).name, Path(p).read_bytes()) for p in paths], progress)
+
+    def add_texts(self, items: list[tuple[str, bytes]], progress: bool = False) -> BuildReport:
+        """Add articles given as (file name, content): every one is checked before any is written."""
+        staged = [stage_file(name, data, self.settings.max_file_bytes) for name, data in items]
         for name, data in staged:
             target = self.corpus / name
             if target.exists() and target.read_bytes() != data:
-                raise InputError(f"{target} exists with other content; rename the new file or "
+                raise InputError(f"{target.name} exists with other content; rename the new file or "
                                  f"`veille index remove {name}` first")
         for name, data in staged:
             tmp = self.corpus / f".{name}.part"

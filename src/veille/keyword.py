@@ -21,6 +21,7 @@ from .errors import IndexMismatchError
 from .types import Chunk
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns about every index it builds
 
 _ELISION = re.compile(r"\b(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’`´]", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3})((?:[ .\u00a0\u202f']\d{3})+)(?![\d])")

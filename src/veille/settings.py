@@ -7,17 +7,17 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 # The repository root when running from a checkout (src/veille/settings.py -> ../../..).
-_ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_models_dir() -> Path:
-    return _ROOT / "models"
+    return ROOT / "models"
 
 
 @dataclass(frozen=True)
 class Settings:
-    corpus: Path = _ROOT / "seeds"
-    index: Path = _ROOT / "index"
+    corpus: Path = ROOT / "seeds"
+    index: Path = ROOT / "index"
     models_dir: Path = _default_models_dir()
     model_name: str = "multilingual-e5-small"
     # Chunking: a chunk holds whole sentences up to this many characters (about 4 characters a token

@@ -102,6 +102,8 @@ class Answer:
     mode: str = "extractive"
     checked: bool = True
     fallback: bool = False
+    understood: str | None = None  # the question as completed from the conversation, when it was
+
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,7 @@ class Answer:
             "mode": self.mode,
             "checked": self.checked,
             "fallback": self.fallback,
+            "understood": self.understood,
             "citations": [c.to_dict() for c in self.citations],
         }
 

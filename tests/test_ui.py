@@ -1,0 +1,204 @@
+"""The chat UI on a real server: named API endpoints through gradio_client, and the page in Debian's
+headless chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from veille import Index
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NEW_ARTICLE = (
+    "Le Japon renforce sa défense antimissile\n\n"
+    "Le gouvernement japonais a annoncé mercredi l’achat de 400 missiles Tomahawk pour renforcer sa défense "
+    "face à la Corée du Nord. Le ministre de la Défense, Minoru Kihara, a présenté le plan à Tokyo.\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, seed_dirs: tuple[Path, Path], seed_index: Index) -> Iterator[dict]:
+    """`veille serve` on a free loopback port, over a private copy of the seed index."""
+    base = tmp_path_factory.mktemp("ui")
+    corpus, index = base / "corpus", base / "index"
+    shutil.copytree(seed_dirs[0], corpus)
+    shutil.copytree(seed_dirs[1], index)
+    port = _free_port()
+    env = {**os.environ, "VEILLE_MODELS_DIR": str(seed_index.settings.models_dir), "VEILLE_CORPUS": str(corpus),
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    # The copied manifest names the session corpus: one build re-points it at the copy (no embedding).
+    subprocess.run([sys.executable, "-m", "veille.cli", "index", "build", "--corpus", str(corpus), "--index",
+                    str(index)], env=env, check=True, capture_output=True, timeout=300)
+    log = (base / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "veille.cli", "serve", "--port", str(port), "--index", str(index)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((base / "server.log").read_text()) from None
+            time.sleep(0.5)
+    yield {"url": url, "corpus": corpus, "index": index, "tmp": base}
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server: dict):  # noqa: ANN201 - a gradio_client.Client
+    from gradio_client import Client
+
+    return Client(server["url"], verbose=False)
+
+
+def test_the_api_answers_the_blinken_question_with_its_citation(client) -> None:  # noqa: ANN001
+    out = client.predict("combien de soldats selon Blinken ?", api_name="/ask")
+    assert "10.000" in out["answer"] and "8.000" in out["answer"] and "[1]" in out["answer"]
+    assert out["citations"][0]["source"] == "004_b5e3709a28e5c677.txt"
+
+
+def test_the_api_finds_a_quote_and_its_speaker(client) -> None:  # noqa: ANN001
+    out = client.predict("C'est notre affaire", api_name="/cite")
+    assert out["matches"][0]["speaker"] == "Poutine"
+
+
+def test_the_api_refuses_a_binary_upload_and_leaves_the_index_unchanged(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
+    from gradio_client import handle_file
+
+    before = client.predict(api_name="/status")
+    bad = tmp_path / "photo.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    notice, *_ = client.predict([handle_file(str(bad))], api_name="/upload")
+    assert "binary" in notice
+    assert client.predict(api_name="/status") == before
+    assert not (server["corpus"] / "photo.txt").exists()
+    # and it still answers
+    assert not client.predict("Qui est le porte-parole du Kremlin ?", api_name="/ask")["abstained"]
+
+
+def test_questions_are_answered_from_the_old_index_while_an_upload_is_indexed(client, tmp_path: Path) -> None:  # noqa: ANN001
+    from gradio_client import handle_file
+
+    big = tmp_path / "long-article.txt"
+    sentences = [f"Le rapport numéro {i} décrit la situation des réfugiés dans la région numéro {i}." for i in range(600)]
+    big.write_text("Un long rapport\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+    job = client.submit([handle_file(str(big))], api_name="/upload")
+    time.sleep(3)  # the upload is being embedded (hundreds of passages)
+    answers = []
+    while not job.done() and len(answers) < 3:
+        answers.append(client.predict("combien de soldats selon Blinken ?", api_name="/ask"))
+    notice, *_ = job.result(timeout=600)
+    assert answers, "the upload finished before any question could be asked"
+    assert all(a["citations"] and "10.000" in a["answer"] for a in answers)
+    assert "long-article.txt" in notice
+
+
+def _browser():  # noqa: ANN202
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: `make browser` installs it (apt-get install chromium)")
+    pw = sync_playwright().start()
+    return pw, pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def _ask(page, question: str) -> None:  # noqa: ANN001
+    count = page.locator("#chat .message-row, #chat [data-testid='bot']").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll(\"#chat .message-row, #chat [data-testid='bot']\").length > n", arg=count,
+        timeout=60_000)
+
+
+def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, tmp_path: Path) -> None:
+    pw, browser = _browser()
+    external: list[str] = []
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.on("request", lambda r: external.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+        page.goto(server["url"])
+        page.get_by_text("articles", exact=False).first.wait_for()
+        # ask, see the cited answer and its card; click [1] and see the highlighted passage
+        _ask(page, "combien de soldats selon Blinken ?")
+        page.locator("#chat a.veille-marker").first.wait_for(timeout=60_000)
+        assert "10.000" in page.locator("#chat").inner_text()
+        card = page.locator("#cards .veille-card").first
+        card.wait_for()
+        page.locator("#chat a.veille-marker").last.click()
+        page.wait_for_function("() => document.querySelector('#cards .veille-card.flash') !== null", timeout=5000)
+        assert "8.000" in card.locator("mark").inner_text()
+        assert card.is_visible()
+        page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+        # a follow-up keeps the conversation and is still cited
+        _ask(page, "et selon Zelensky ?")
+        page.locator("#chat a.veille-marker").nth(1).wait_for(timeout=60_000)
+        # bad questions get a message in the page
+        page.locator("#question textarea").fill("   ")
+        page.locator("#send").click()
+        page.locator("#notice .veille-error").wait_for(timeout=30_000)
+        assert "vide" in page.locator("#notice").inner_text()
+        page.locator("#question textarea").fill("x" * 10_000)
+        page.locator("#send").click()
+        page.get_by_text("10,000 caractères").wait_for(timeout=30_000)
+        # upload a new article, then get an answer cited from it
+        page.get_by_role("tab", name="Articles").click()
+        new = tmp_path / "japon.txt"
+        new.write_text(NEW_ARTICLE, encoding="utf-8")
+        page.locator("#upload input[type=file]").set_input_files(str(new))
+        page.locator("#upload-btn").click()
+        page.get_by_text("Ajouté : japon.txt").wait_for(timeout=120_000)
+        assert "Le Japon renforce" in page.locator("#articles").inner_text()
+        page.screenshot(path=str(tmp_path / "articles.png"), full_page=True)
+        # a binary file is refused with a message
+        bad = tmp_path / "image.txt"
+        bad.write_bytes(b"\x00\x01\x02\x03" * 100)
+        page.locator("#upload input[type=file]").set_input_files(str(bad))
+        page.locator("#upload-btn").click()
+        page.get_by_text("binary file").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Questions").click()
+        _ask(page, "Combien de missiles Tomahawk le Japon achète-t-il ?")
+        page.locator("#cards .veille-card h4", has_text="Le Japon renforce").wait_for(timeout=60_000)
+        assert "400" in page.locator("#chat").inner_text()
+    finally:
+        browser.close()
+        pw.stop()
+    assert external == [], f"the page made requests off this machine: {external[:3]}"
+
+
+def test_the_page_fits_a_phone_screen(server: dict, tmp_path: Path) -> None:
+    pw, browser = _browser()
+    try:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(server["url"])
+        page.locator("#question textarea").wait_for()
+        _ask(page, "Qui est le porte-parole du Kremlin ?")
+        page.locator("#cards .veille-card").first.wait_for(timeout=60_000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        assert width <= 400
+    finally:
+        browser.close()
+        pw.stop()
