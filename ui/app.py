@@ -67,8 +67,8 @@ JS = """
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer with each [n] a link to its card."""
     text = html.escape(answer.text, quote=False)
-    text = re.sub(r"\[(\d+)\]", lambda m: f'<a class="veille-marker" href="#cite-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
-                  text)
+    text = re.sub(r"\[(\d+)\]",
+                  lambda m: f'<a class="veille-marker" href="#cite-{turn}-{m.group(1)}">[{m.group(1)}]</a>', text)
     if answer.abstained:
         return f'<span class="veille-refusal">{text}</span><br><small>Passages les plus proches à droite.</small>'
     if answer.understood:
@@ -132,68 +132,88 @@ def _report_md(report: Any) -> str:
     return "<p>" + "<br>".join(html.escape(p) for p in parts) + "</p>"
 
 
-# -- the app
-def build_app(index: Index) -> gr.Blocks:
+# -- what the page's events do: each calls the veille API and renders the result
+class Handlers:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    @staticmethod
     def check(question: str) -> str:
         question = (question or "").strip()
         if not question:
-            raise VeilleError("La question est vide : tapez une question, par exemple « combien de soldats selon Blinken ? ».")
+            raise VeilleError("La question est vide : tapez une question, par exemple "
+                              "« combien de soldats selon Blinken ? ».")
         if len(question) > MAX_QUESTION:
             raise VeilleError(f"La question fait {len(question):,} caractères ; limitez-la à {MAX_QUESTION:,}.")
         return question
 
-    def on_ask(question: str, chat: list[dict], asked: list[str]) -> tuple:
+    def ask(self, question: str, chat: list[dict], asked: list[str]) -> tuple:
         try:
-            q = check(question)
-            answer = index.ask(q, asked)
+            q = self.check(question)
+            answer = self.index.ask(q, asked)
         except VeilleError as e:
             return chat, gr.update(), question, asked, _error(str(e))
         turn = len(asked) + 1
         chat = [*chat, {"role": "user", "content": q}, {"role": "assistant", "content": answer_html(answer, turn)}]
         return chat, cards_html(answer, turn), "", [*asked, q], ""
 
-    def on_clear() -> tuple:
+    @staticmethod
+    def clear() -> tuple:
         return [], cards_html(None, 0), "", [], ""
 
-    def on_cite(quote: str) -> tuple[str, str]:
+    def cite(self, quote: str) -> tuple[str, str]:
         try:
-            return matches_html(quote, index.cite(check(quote))), ""
+            return matches_html(quote, self.index.cite(self.check(quote))), ""
         except VeilleError as e:
             return "", _error(str(e))
 
-    def refresh() -> tuple:
-        return articles_rows(index), status_md(index), gr.update(choices=[a["source"] for a in index.articles()])
+    def refresh(self) -> tuple:
+        sources = [a["source"] for a in self.index.articles()]
+        return articles_rows(self.index), status_md(self.index), gr.update(choices=sources, value=None)
 
-    def on_upload(files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
-        if not files:
-            return (_error("Aucun fichier : choisissez un ou plusieurs fichiers .txt, .md ou .html."), *refresh())
-        progress(0, desc="Lecture des fichiers")
+    def _change(self, do: Any) -> tuple:
+        """Run an index change and render its report, or the error that stopped it (index unchanged)."""
         try:
-            report = index.add([Path(f) for f in files], progress=True)
+            return (_report_md(do()), *self.refresh())
         except VeilleError as e:
-            return (_error(str(e)), *refresh())
-        return (_report_md(report), *refresh())
+            return (_error(str(e)), *self.refresh())
 
-    def on_paste(title: str, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+        if not files:
+            return (_error("Aucun fichier : choisissez un ou plusieurs fichiers .txt, .md ou .html."), *self.refresh())
+        progress(0, desc="Lecture des fichiers")
+        return self._change(lambda: self.index.add([Path(f) for f in files], progress=True))
+
+    def paste(self, title: str, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
         title, text = (title or "").strip(), (text or "").strip()
         if not title or not text:
-            return (_error("Donnez un titre et le texte de l’article."), *refresh())
+            return (_error("Donnez un titre et le texte de l’article."), *self.refresh())
         name = re.sub(r"[^\w-]+", "-", title.lower()).strip("-")[:60] + ".txt"
-        try:
-            report = index.add_texts([(name, f"{title}\n\n{text}\n".encode())], progress=True)
-        except VeilleError as e:
-            return (_error(str(e)), *refresh())
-        return (_report_md(report), *refresh())
+        progress(0, desc="Indexation")
+        return self._change(lambda: self.index.add_texts([(name, f"{title}\n\n{text}\n".encode())], progress=True))
 
-    def on_remove(source: str | None) -> tuple:
+    def remove(self, source: str | None) -> tuple:
         if not source:
-            return (_error("Choisissez l’article à retirer."), *refresh())
-        try:
-            report = index.remove([source])
-        except VeilleError as e:
-            return (_error(str(e)), *refresh())
-        return (_report_md(report), *refresh())
+            return (_error("Choisissez l’article à retirer."), *self.refresh())
+        return self._change(lambda: self.index.remove([source]))
 
+    # JSON endpoints for programs (gradio_client): the same answers as the CLI's --json.
+    def ask_json(self, question: str) -> dict:
+        """Answer a question with numbered citations."""
+        return self.index.ask(self.check(question)).to_dict()
+
+    def cite_json(self, text: str) -> dict:
+        """Where a quotation appears, and who said it."""
+        return {"quote": text, "matches": [m.to_dict() for m in self.index.cite(self.check(text))]}
+
+    def status_json(self) -> dict:
+        """What the index holds."""
+        return self.index.status()
+
+
+# -- the page
+def build_app(index: Index) -> gr.Blocks:
+    h = Handlers(index)
     with gr.Blocks(title="veille") as app:
         status = gr.Markdown(status_md(index), elem_id="status")
         notice = gr.HTML("", elem_id="notice")
@@ -234,32 +254,19 @@ def build_app(index: Index) -> gr.Blocks:
                 remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
 
         chat_io = ([question, chat, asked], [chat, cards, question, asked, notice])
-        send.click(on_ask, *chat_io, api_visibility="private")
-        question.submit(on_ask, *chat_io, api_visibility="private")
-        clear.click(on_clear, None, [chat, cards, question, asked, notice], api_visibility="private")
-        find.click(on_cite, quote, [found, notice], api_visibility="private")
-        quote.submit(on_cite, quote, [found, notice], api_visibility="private")
+        send.click(h.ask, *chat_io, api_visibility="private")
+        question.submit(h.ask, *chat_io, api_visibility="private")
+        clear.click(h.clear, None, [chat, cards, question, asked, notice], api_visibility="private")
+        find.click(h.cite, quote, [found, notice], api_visibility="private")
+        quote.submit(h.cite, quote, [found, notice], api_visibility="private")
         outputs = [notice, table, status, to_remove]
-        upload.click(on_upload, files, outputs, api_name="upload")
-        paste.click(on_paste, [paste_title, paste_text], outputs, api_name="paste")
-        remove.click(on_remove, to_remove, outputs, api_name="remove")
+        upload.click(h.upload, files, outputs, api_name="upload")
+        paste.click(h.paste, [paste_title, paste_text], outputs, api_name="paste")
+        remove.click(h.remove, to_remove, outputs, api_name="remove")
+        gr.api(h.ask_json, api_name="ask")
+        gr.api(h.cite_json, api_name="cite")
+        gr.api(h.status_json, api_name="status")
 
-        # JSON endpoints for programs (gradio_client): the same answers as the CLI's --json.
-        def ask(question: str) -> dict:
-            """Answer a question with numbered citations."""
-            return index.ask(check(question)).to_dict()
-
-        def cite(text: str) -> dict:
-            """Where a quotation appears, and who said it."""
-            return {"quote": text, "matches": [m.to_dict() for m in index.cite(check(text))]}
-
-        def status_json() -> dict:
-            """What the index holds."""
-            return index.status()
-
-        gr.api(ask, api_name="ask")
-        gr.api(cite, api_name="cite")
-        gr.api(status_json, api_name="status")
     return app
 
 

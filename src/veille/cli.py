@@ -93,7 +93,7 @@ def _report(report: Any, as_json: bool) -> None:
                f"unchanged {report.unchanged})")
     for dup, orig in report.duplicates:
         click.echo(f"  duplicate: {dup} is identical to {orig}, indexed once")
-    for source, reason in report.skipped:
+    for _source, reason in report.skipped:
         click.echo(f"  skipped: {reason}")
 
 

@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder(Embedder):
 
             transformers.utils.logging.disable_progress_bar()  # a bar for loading 199 tensors is noise
 
-            # One thread measured fastest on these 2-core shared machines (docs/BENCHMARKS.md).
+            # Thread count from settings: 2 measured fastest here when the machine is not shared (bench/run.py).
             torch.set_num_threads(self._threads)
             self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             self.dimension = self._model.get_embedding_dimension() or self.dimension

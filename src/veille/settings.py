@@ -27,7 +27,7 @@ class Settings:
     chunk_overlap_sentences: int = 1
     max_file_bytes: int = 5_000_000
     batch_size: int = 16
-    threads: int = 1
+    threads: int = 2  # measured 1.67x faster than 1 on these 2 cores (bench/run.py); VEILLE_THREADS=1 if busy
     # Retrieval
     k: int = 5
     rrf_k: int = 60
