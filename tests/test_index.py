@@ -137,3 +137,11 @@ def test_uploaded_files_are_checked_before_anything_is_written(own_index: Index,
     shutil.copy(own_index.corpus / "001_567d18c58954b188.txt", tmp_path / "copie.txt")
     report = own_index.add([tmp_path / "copie.txt"])
     assert report.duplicates and report.embedded_chunks == 0
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "..", ".hidden.txt", "x\\..\\evil.txt", ""])
+def test_a_file_name_that_could_leave_the_corpus_folder_is_refused(name: str) -> None:
+    from veille.index import stage_file
+
+    with pytest.raises(InputError, match="not a usable file name"):
+        stage_file(name, b"Titre\n\nUne phrase.\n", 1000)

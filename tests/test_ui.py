@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, seed_dirs: tuple[Path, Path
     shutil.copytree(seed_dirs[1], index)
     port = _free_port()
     env = {**os.environ, "VEILLE_MODELS_DIR": str(seed_index.settings.models_dir), "VEILLE_CORPUS": str(corpus),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "VEILLE_MAX_FILE_BYTES": "200000"}
     # The copied manifest names the session corpus: one build re-points it at the copy (no embedding).
     subprocess.run([sys.executable, "-m", "veille.cli", "index", "build", "--corpus", str(corpus), "--index",
                     str(index)], env=env, check=True, capture_output=True, timeout=300)
@@ -95,6 +95,47 @@ def test_the_api_refuses_a_binary_upload_and_leaves_the_index_unchanged(client, 
     assert not (server["corpus"] / "photo.txt").exists()
     # and it still answers
     assert not client.predict("Qui est le porte-parole du Kremlin ?", api_name="/ask")["abstained"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [("vide.txt", b"", "empty"),
+     ("latin1.txt", "Élection présidentielle à Séoul\n".encode("latin-1"), "not UTF-8"),
+     ("enorme.txt", b"Titre\n\n" + b"Une phrase. " * 30_000, "limit")],
+)
+def test_bad_uploads_get_a_clear_message_and_change_nothing(
+    client, server: dict, tmp_path: Path, name: str, data: bytes, message: str  # noqa: ANN001
+) -> None:
+    from gradio_client import handle_file
+
+    before = sorted(p.name for p in server["corpus"].iterdir())
+    path = tmp_path / name
+    path.write_bytes(data)
+    notice, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    assert message in notice
+    assert sorted(p.name for p in server["corpus"].iterdir()) == before
+
+
+def test_a_file_of_another_type_is_refused_by_the_upload_itself(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    before = sorted(p.name for p in server["corpus"].iterdir())
+    pdf = tmp_path / "page.pdf"
+    pdf.write_bytes(b"%PDF-1.4 ...")
+    with pytest.raises(AppError, match="Invalid file type"):
+        client.predict([handle_file(str(pdf))], api_name="/upload")
+    assert sorted(p.name for p in server["corpus"].iterdir()) == before
+
+
+def test_a_pasted_article_cannot_escape_the_corpus_folder(client, server: dict) -> None:  # noqa: ANN001
+    text = "Le port de Vladivostok accueille trois navires nord-coréens chargés de munitions, selon Reuters."
+    notice, *_ = client.predict("../../evil", text, api_name="/paste")
+    assert "evil.txt" in notice
+    assert (server["corpus"] / "evil.txt").is_file()
+    assert not (server["tmp"] / "evil.txt").exists() and not (server["corpus"].parent.parent / "evil.txt").exists()
+    out = client.predict("Combien de navires nord-coréens à Vladivostok ?", api_name="/ask")
+    assert out["citations"][0]["source"] == "evil.txt"
 
 
 def test_questions_are_answered_from_the_old_index_while_an_upload_is_indexed(client, tmp_path: Path) -> None:  # noqa: ANN001

@@ -254,11 +254,14 @@ def build_app(index: Index) -> gr.Blocks:
                 remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
 
         chat_io = ([question, chat, asked], [chat, cards, question, asked, notice])
-        send.click(h.ask, *chat_io, api_visibility="private")
-        question.submit(h.ask, *chat_io, api_visibility="private")
-        clear.click(h.clear, None, [chat, cards, question, asked, notice], api_visibility="private")
-        find.click(h.cite, quote, [found, notice], api_visibility="private")
-        quote.submit(h.cite, quote, [found, notice], api_visibility="private")
+        # The page's own events get names of their own: Gradio names an event after its function, and
+        # "ask"/"cite" belong to the JSON endpoints below.
+        private = {"api_visibility": "private"}
+        send.click(h.ask, *chat_io, api_name="chat_send", **private)
+        question.submit(h.ask, *chat_io, api_name="chat_submit", **private)
+        clear.click(h.clear, None, [chat, cards, question, asked, notice], api_name="chat_clear", **private)
+        find.click(h.cite, quote, [found, notice], api_name="quote_find", **private)
+        quote.submit(h.cite, quote, [found, notice], api_name="quote_submit", **private)
         outputs = [notice, table, status, to_remove]
         upload.click(h.upload, files, outputs, api_name="upload")
         paste.click(h.paste, [paste_title, paste_text], outputs, api_name="paste")

@@ -2,9 +2,10 @@
 
 No language model writes anything here. A sentence earns its place by sharing the question's specific
 words (weighted by rarity, names first), by holding the kind of thing asked for (a number for
-« combien », a person for « qui », a date for « quand », a place for « où »), and by being close to
-the question in embedding space. When even the best sentence misses the question's rare words, veille
-says it does not know instead of quoting something merely nearby.
+« combien », a person for « qui », a date for « quand », a place for « où »), and by standing in a
+passage that retrieval ranked high. Sentences are not embedded one by one: that cost a second a
+question, and word coverage decides better whether the answer is there. When even the best sentence
+misses the question's rare words, veille says it does not know instead of quoting something nearby.
 """
 
 from __future__ import annotations
@@ -75,16 +76,9 @@ def question_kind(question: str) -> str | None:
 
 
 def _has_kind(sentence: str, kind: str | None) -> bool:
-    body = sentence
-    if kind == "number":
-        return bool(_NUMBER.search(normalise_numbers(body)))
-    if kind == "date":
-        return bool(_DATE.search(body))
-    if kind == "place":
-        return bool(_PLACE.search(body))
-    if kind == "person":
-        return bool(_PERSON.search(body))
-    return True
+    """Whether the sentence holds the kind of thing asked for (any sentence does when none is asked)."""
+    pattern = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "person": _PERSON}.get(kind or "")
+    return pattern is None or bool(pattern.search(normalise_numbers(sentence) if kind == "number" else sentence))
 
 
 def is_english(question: str) -> bool:
