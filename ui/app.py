@@ -10,6 +10,7 @@ import argparse
 import html
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from veille import Answer, Index, QuoteMatch, VeilleError, open_index  # noqa: E402
+from veille.llm import configured as llm_configured  # noqa: E402
 
 EXAMPLES = [
     "combien de soldats selon Blinken ?",
@@ -73,6 +75,10 @@ def answer_html(answer: Answer, turn: int) -> str:
         return f'<span class="veille-refusal">{text}</span><br><small>Passages les plus proches à droite.</small>'
     if answer.understood:
         text += f"<br><small>Question comprise : « {html.escape(answer.understood)} »</small>"
+    if answer.mode == "llm":
+        text += ("<br><small>Le brouillon du modèle n’a pas passé la vérification : réponse extraite des articles."
+                 "</small>" if answer.fallback else
+                 "<br><small>Rédigée par le modèle de langue, vérifiée phrase par phrase contre les passages.</small>")
     return text
 
 
@@ -147,15 +153,28 @@ class Handlers:
             raise VeilleError(f"La question fait {len(question):,} caractères ; limitez-la à {MAX_QUESTION:,}.")
         return question
 
-    def ask(self, question: str, chat: list[dict], asked: list[str]) -> tuple:
+    def ask(self, question: str, chat: list[dict], asked: list[str], mode: str = "extractive") -> Iterator[tuple]:
+        """A chat turn; in llm mode the draft streams in, then the checked answer replaces it."""
+        before = chat
         try:
             q = self.check(question)
-            answer = self.index.ask(q, asked)
+            turn = len(asked) + 1
+            chat = [*chat, {"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
+            answer, draft = None, ""
+            for item in self.index.ask_stream(q, asked, mode):
+                if isinstance(item, Answer):
+                    answer = item
+                    continue
+                draft += item
+                chat[-1] = {"role": "assistant", "content": html.escape(draft)
+                            + " <small><i>(brouillon, vérification à venir)</i></small>"}
+                yield chat, gr.update(), "", asked, ""
         except VeilleError as e:
-            return chat, gr.update(), question, asked, _error(str(e))
-        turn = len(asked) + 1
-        chat = [*chat, {"role": "user", "content": q}, {"role": "assistant", "content": answer_html(answer, turn)}]
-        return chat, cards_html(answer, turn), "", [*asked, q], ""
+            yield before, gr.update(), question, asked, _error(str(e))
+            return
+        assert answer is not None
+        chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
+        yield chat, cards_html(answer, turn), "", [*asked, q], ""
 
     @staticmethod
     def clear() -> tuple:
@@ -198,9 +217,9 @@ class Handlers:
         return self._change(lambda: self.index.remove([source]))
 
     # JSON endpoints for programs (gradio_client): the same answers as the CLI's --json.
-    def ask_json(self, question: str) -> dict:
-        """Answer a question with numbered citations."""
-        return self.index.ask(self.check(question)).to_dict()
+    def ask_json(self, question: str, mode: str = "extractive") -> dict:
+        """Answer a question with numbered citations (mode "extractive" or "llm")."""
+        return self.index.ask(self.check(question), mode=mode).to_dict()
 
     def cite_json(self, text: str) -> dict:
         """Where a quotation appears, and who said it."""
@@ -212,8 +231,11 @@ class Handlers:
 
 
 # -- the page
-def build_app(index: Index) -> gr.Blocks:
+def build_app(index: Index, mode: str | None = None) -> gr.Blocks:
     h = Handlers(index)
+    # Extractive stays the default even with a model: it quotes verbatim in 50 ms where the model takes
+    # seconds (docs/BENCHMARKS.md). `veille serve --mode llm` makes the model the default.
+    mode = mode or "extractive"
     with gr.Blocks(title="veille") as app:
         status = gr.Markdown(status_md(index), elem_id="status")
         notice = gr.HTML("", elem_id="notice")
@@ -226,6 +248,10 @@ def build_app(index: Index) -> gr.Blocks:
                         question = gr.Textbox(placeholder="Posez une question sur les articles…", show_label=False,
                                               scale=5, elem_id="question", max_length=MAX_QUESTION * 6)
                         send = gr.Button("Demander", variant="primary", scale=1, elem_id="send")
+                    llm_note = "" if llm_configured() else " (aucun modèle : make llm)"
+                    answer_mode = gr.Radio([("Citations extraites des articles", "extractive"),
+                                            ("Rédigée par un modèle de langue, vérifiée" + llm_note, "llm")],
+                                           value=mode, label="Mode de réponse", elem_id="mode")
                     gr.Examples(EXAMPLES, inputs=question, label="Exemples")
                     clear = gr.Button("Nouvelle conversation", size="sm")
                 with gr.Column(scale=2, min_width=300):
@@ -253,7 +279,7 @@ def build_app(index: Index) -> gr.Blocks:
                                         elem_id="remove-choice")
                 remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
 
-        chat_io = ([question, chat, asked], [chat, cards, question, asked, notice])
+        chat_io = ([question, chat, asked, answer_mode], [chat, cards, question, asked, notice])
         # The page's own events get names of their own: Gradio names an event after its function, and
         # "ask"/"cite" belong to the JSON endpoints below.
         private = {"api_visibility": "private"}
@@ -277,8 +303,9 @@ THEME = gr.themes.Default(font=[gr.themes.Font("system-ui"), "sans-serif"],
                           font_mono=[gr.themes.Font("ui-monospace"), "monospace"])
 
 
-def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: Index | None = None) -> None:
-    app = build_app(index or open_index(index_dir))
+def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: Index | None = None,
+           mode: str | None = None) -> None:
+    app = build_app(index or open_index(index_dir), mode)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, share=False, theme=THEME, css=CSS, js=JS, ssr_mode=False,
                footer_links=[], max_file_size="5mb", show_error=True)
@@ -289,5 +316,6 @@ if __name__ == "__main__":
     parser.add_argument("--index", type=Path, default=Path(os.environ.get("VEILLE_INDEX", "index")))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--mode", choices=["extractive", "llm"], default=None)
     args = parser.parse_args()
-    launch(args.index, args.host, args.port)
+    launch(args.index, args.host, args.port, mode=args.mode)

@@ -79,6 +79,20 @@ def model_build(dest: Path | None, force: bool) -> None:
     click.echo(f"{'built' if built else 'up to date:'} {dest}")
 
 
+@main.group("llm")
+def llm_group() -> None:
+    """The local language model of the generative mode."""
+
+
+@llm_group.command("build")
+@_friendly
+def llm_build() -> None:
+    """Download, join and verify the local GGUF model (once; cached)."""
+    from .llm import build_local_model
+
+    click.echo(f"ready: {build_local_model(load_settings().models_dir)}")
+
+
 @main.group("index")
 def index_group() -> None:
     """Build and maintain the index."""
@@ -175,20 +189,32 @@ def search(query: str, k: int, index_dir: Path | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("question")
-@click.option("--mode", type=click.Choice(["extractive"]), default="extractive", show_default=True)
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
+              help="extractive quotes the articles; llm has a language model write the answer, then checks it.")
 @index_option
 @click.option("--json", "as_json", is_flag=True)
 @_friendly
 def ask(question: str, mode: str, index_dir: Path | None, as_json: bool) -> None:
     """Answer QUESTION with numbered citations ("-": one question a line from stdin)."""
     from .index import open_index
+    from .types import Answer
 
     idx = open_index(index_dir)
     for q in _lines(question):
-        answer = idx.ask(q)
+        answer = None
+        for item in idx.ask_stream(q, mode=mode):
+            if isinstance(item, Answer):
+                answer = item
+            elif not as_json:
+                click.echo(item, nl=False, err=True)  # the draft streams to stderr; the checked answer follows
+        assert answer is not None
         if as_json:
             _dump(answer.to_dict())
             continue
+        if mode == "llm":
+            click.echo("", err=True)
+            click.echo("(réponse extractive : le brouillon n'a pas passé la vérification)" if answer.fallback
+                       else "(réponse vérifiée contre les passages)")
         click.echo(answer.text)
         if answer.citations:
             click.echo("\nSources :" if not answer.abstained else "\nPassages les plus proches :")
@@ -242,9 +268,11 @@ def eval_cmd(file: Path, index_dir: Path | None, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=7860, show_default=True)
 @click.option("--corpus", type=click.Path(path_type=Path), default=None)
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None,
+              help="Default answer mode of the page (llm when a model is configured).")
 @index_option
 @_friendly
-def serve(host: str, port: int, corpus: Path | None, index_dir: Path | None) -> None:
+def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir: Path | None) -> None:
     """Open the chat UI (builds the index of the corpus first if there is none)."""
     from .index import build_index
 
@@ -262,7 +290,7 @@ def serve(host: str, port: int, corpus: Path | None, index_dir: Path | None) -> 
     ui = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ui)
     click.echo(f"veille: http://{host}:{port}", err=True)
-    ui.launch(settings.index, host=host, port=port)
+    ui.launch(settings.index, host=host, port=port, mode=mode)
 
 
 if __name__ == "__main__":

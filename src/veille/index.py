@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -166,6 +166,7 @@ class Index:
         recover(folder) if not (folder / "manifest.json").is_file() else None
         self._state = _load_state(folder, embedder)
         self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
+        self._llm: Any = None
 
     # -- what is in it
     @property
@@ -209,11 +210,35 @@ class Index:
 
         return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings)
 
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
-        """A short answer whose [n] markers cite passages; `history`: the conversation's earlier questions."""
+    def ask(self, question: str, history: Sequence[str] = (), mode: str = "extractive") -> Answer:
+        """A short answer whose [n] markers cite passages; `history`: the conversation's earlier questions.
+        mode "extractive" quotes the articles; "llm" has a language model write it, then checks it."""
+        if mode == "llm":
+            *_, answer = self.ask_stream(question, history, mode)
+            assert isinstance(answer, Answer)
+            return answer
+        if mode != "extractive":
+            raise InputError(f"unknown answer mode {mode!r}; use 'extractive' or 'llm'")
         from .answer import answer_question
 
         return answer_question(self, question, history)
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), mode: str = "llm") -> Iterator[str | Answer]:
+        """The answer's tokens as the model writes them, then the checked Answer (always the last item)."""
+        if mode != "llm":
+            yield self.ask(question, history, mode)
+            return
+        from .generate import stream_answer
+
+        yield from stream_answer(self, question, self.chat_model(), history)
+
+    def chat_model(self) -> Any:
+        """The language model of the generative mode, loaded once."""
+        if self._llm is None:
+            from .llm import chat_model
+
+            self._llm = chat_model(self.settings.models_dir, self.settings.threads)
+        return self._llm
 
     def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]:
         from .quotes import find_quote

@@ -1,0 +1,109 @@
+"""Generated answers with checked citations: retriever -> French prompt -> chat model -> check.
+
+The extractive answerer's abstention gate runs first: when the passages do not hold the question's
+words, veille refuses without asking the model anything. Otherwise a few numbered passages (short
+contexts keep a 1.5B model right) go to the model; its answer streams out token by token; the check
+(veille.check, a pure function) then keeps only cited, supported sentences, or falls back to the
+extractive answer when none survive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from .answer import REFUSAL, compose, contextualize, score_candidates
+from .check import check_answer
+from .chunk import sentence_spans
+from .keyword import tokenize
+from .retrieve import check_query
+from .types import Answer, Citation, Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+
+# Measured with bench/llm.py on 6 golden questions (docs/BENCHMARKS.md): 2 passages 5/6 right, first token
+# 6.8 s; 3 passages 4/6, 11.5 s; 4 passages 3/6, 14.6 s. The 1.5B model does best with short contexts.
+PASSAGES = 2
+SYSTEM = (
+    "Tu es veille. Tu réponds en français, en une ou deux phrases complètes, uniquement à partir des "
+    "passages numérotés. Chaque phrase se termine par le numéro du passage qui la justifie entre crochets. "
+    "Recopie les chiffres et les noms exactement comme dans les passages ; n'ajoute rien qui n'y figure pas. "
+    f"Si les passages ne permettent pas de répondre, écris exactement : « {REFUSAL} »\n\n"
+    "Exemple :\nPassages :\n[1] Le ministre Jean Dupont a annoncé mardi 300 millions d'euros pour les hôpitaux.\n"
+    "[2] La grève continue.\nQuestion : Combien le ministre a-t-il annoncé ?\n"
+    "Réponse : Jean Dupont a annoncé 300 millions d'euros pour les hôpitaux [1]."
+)
+PROMPT = ChatPromptTemplate.from_messages(
+    [("system", SYSTEM), ("human", "Passages :\n{passages}\n\nQuestion : {question}\nRéponse :")]
+)
+
+
+def format_passages(hits: list[Hit]) -> str:
+    return "\n\n".join(f"[{n}] {h.chunk.text}" for n, h in enumerate(hits, 1))
+
+
+def build_chain(index: Index, model: Any, k: int = PASSAGES) -> Runnable:
+    """The whole LCEL chain, question -> checked Answer (no streaming; `stream_answer` streams)."""
+    retrieve = RunnableLambda(lambda q: {"question": q, "hits": index.search(q, k)})
+    generate = (RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["hits"])})
+                | PROMPT | model | StrOutputParser())
+    check = RunnableLambda(lambda x: finalize(index, x["question"], x["hits"], x["generated"]))
+    return retrieve | RunnablePassthrough.assign(generated=generate) | check
+
+
+def _quote_span(claim: str, hit: Hit) -> tuple[int, int]:
+    """The sentence of the passage that shares most words with the claim (what the card highlights)."""
+    words = set(tokenize(claim))
+    spans = sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))]
+    a, b = max(spans, key=lambda s: len(words & set(tokenize(hit.chunk.text[s[0]:s[1]]))))
+    return hit.chunk.start + a, hit.chunk.start + b
+
+
+def finalize(index: Index, question: str, hits: list[Hit], generated: str, asked: str | None = None) -> Answer:
+    """Check the generated text against its passages; renumber citations in order of use."""
+    # Small models often state the right fact without its marker: the check then cites the passage that
+    # holds every number and name of the sentence, or removes the sentence.
+    checked = check_answer(generated, {n: h.chunk.text for n, h in enumerate(hits, 1)}, attribute=True)
+    asked = asked or question
+    if checked.refusal or checked.empty:
+        extractive = compose(question, score_candidates(index, question, hits), hits)
+        if checked.refusal and extractive.abstained:
+            return replace(extractive, question=asked, mode="llm")
+        return replace(extractive, question=asked, mode="llm", fallback=True)
+    order = {old: new for new, old in enumerate(checked.cited, 1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]", checked.text)
+    citations = []
+    for old, new in order.items():
+        hit = hits[old - 1]
+        claims = " ".join(v.sentence for v in checked.verdicts if v.supported and old in v.cited)
+        qa, qb = _quote_span(claims, hit)
+        c = hit.chunk
+        citations.append(Citation(new, c.source, c.title, c.date, c.start, c.end, c.text, hit.score, qa, qb))
+    return Answer(asked, text, tuple(citations), mode="llm", checked=True, fallback=False)
+
+
+def stream_answer(index: Index, question: str, model: Any, history: Sequence[str] = (),
+                  k: int = PASSAGES) -> Iterator[str | Answer]:
+    """Yield the model's tokens as they come, then the checked Answer (always last)."""
+    asked = check_query(question)
+    question = contextualize(asked, list(history))
+    hits = index.search(question, max(index.settings.k, 6))
+    candidates = score_candidates(index, question, hits)
+    gate = compose(question, candidates, hits)
+    if gate.abstained:  # nothing here answers it: no need to ask the model
+        yield replace(gate, question=asked, mode="llm")
+        return
+    # The passages holding the best sentences, best first: the model reads the evidence the gate found.
+    top = list({id(c.hit): c.hit for c in candidates}.values())[:k]
+    generated = []
+    for token in (PROMPT | model | StrOutputParser()).stream({"question": question, "passages": format_passages(top)}):
+        generated.append(token)
+        yield token
+    yield finalize(index, question, top, "".join(generated), asked)

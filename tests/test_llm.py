@@ -1,0 +1,114 @@
+"""The generative mode with the real local model, directly and through an OpenAI-compatible server.
+
+`make test` runs `make llm` first (llama-cpp-python built for these CPUs, the GGUF joined and verified).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from veille import Answer, Index, open_index
+from veille.check import REFUSAL
+from veille.evaluate import contains
+from veille.llm import local_model_path
+
+QUESTIONS = [
+    ("combien de soldats selon Blinken ?", ["10.000|8.000"], {"004_b5e3709a28e5c677.txt"}),
+    ("Qui est le porte-parole du Kremlin ?", ["Peskov"], {"002_b8ce6e8f7f721623.txt"}),
+    ("Quel est le budget de la défense française ?", [], set()),
+]
+
+
+def _check(index: Index, answer: Answer, expected: list[str], sources: set[str]) -> None:
+    assert answer.mode == "llm"
+    if not sources:
+        assert answer.abstained and answer.text == REFUSAL
+        return
+    assert not answer.abstained, answer.text
+    for fact in expected:
+        assert contains(answer.text, fact), answer.text
+    assert {c.source for c in answer.citations} <= sources
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == {c.n for c in answer.citations}
+    for c in answer.citations:
+        original = (index.corpus / c.source).read_bytes().decode("utf-8")
+        assert original[c.start : c.end] == c.text and original[c.quote_start : c.quote_end] == c.quote
+    if not answer.fallback:  # a checked generated answer: every sentence ends with its marker
+        for sentence in re.split(r"(?<=[.!?])\s+", answer.text):
+            assert re.search(r"\[\d+\][.!?…]?$", sentence), sentence
+
+
+@pytest.fixture(scope="module")
+def local_index(seed_index: Index) -> Index:
+    local_model_path(seed_index.settings.models_dir)  # fails with "run make llm" when it is missing
+    os.environ.pop("VEILLE_LLM_URL", None)
+    return open_index(seed_index.folder, settings=seed_index.settings, embedder=seed_index.embedder)
+
+
+@pytest.mark.parametrize(("question", "expected", "sources"), QUESTIONS, ids=[q[0][:30] for q in QUESTIONS])
+def test_the_local_model_answers_with_checked_citations(local_index: Index, question: str, expected: list[str],
+                                                        sources: set[str]) -> None:
+    _check(local_index, local_index.ask(question, mode="llm"), expected, sources)
+
+
+def test_the_answer_streams_token_by_token_then_comes_checked(local_index: Index) -> None:
+    items = list(local_index.ask_stream("combien de soldats selon Blinken ?", mode="llm"))
+    tokens = [x for x in items[:-1] if isinstance(x, str)]
+    assert len(tokens) >= 3 and isinstance(items[-1], Answer)
+    assert "".join(tokens).strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def remote_index(seed_index: Index, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """llama-cpp-python's own OpenAI-compatible server on loopback, with the same model file."""
+    path = local_model_path(seed_index.settings.models_dir)
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llm-server") / "server.log"
+    log = log_path.open("w")  # a file, not a pipe: the server's chatter would fill a pipe and block it
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "qwen"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url + "/models", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(log_path.read_text()[-2000:]) from None
+            time.sleep(0.5)
+    os.environ.update(VEILLE_LLM_URL=url, VEILLE_LLM_MODEL="qwen", VEILLE_LLM_API_KEY="local")
+    try:
+        yield open_index(seed_index.folder, settings=replace(seed_index.settings), embedder=seed_index.embedder)
+    finally:
+        for key in ("VEILLE_LLM_URL", "VEILLE_LLM_MODEL", "VEILLE_LLM_API_KEY"):
+            os.environ.pop(key, None)
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("question", "expected", "sources"), QUESTIONS, ids=[q[0][:30] for q in QUESTIONS])
+def test_an_openai_compatible_server_answers_with_checked_citations(remote_index: Index, question: str,
+                                                                   expected: list[str], sources: set[str]) -> None:
+    from langchain_openai import ChatOpenAI
+
+    assert isinstance(remote_index.chat_model(), ChatOpenAI)
+    _check(remote_index, remote_index.ask(question, mode="llm"), expected, sources)
