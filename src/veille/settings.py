@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 # The repository root when running from a checkout (src/veille/settings.py -> ../../..).
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +54,12 @@ def _coerce(value: str, like: object) -> object:
 def load_settings(**overrides: object) -> Settings:
     """Defaults, then VEILLE_<FIELD> variables, then explicit overrides (None means 'not given')."""
     base = Settings()
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for f in fields(Settings):
         env = os.environ.get(f"VEILLE_{f.name.upper()}")
         if env:
             changes[f.name] = _coerce(env, getattr(base, f.name))
     for name, value in overrides.items():
         if value is not None:
-            changes[name] = Path(value) if isinstance(getattr(base, name), Path) else value
+            changes[name] = Path(str(value)) if isinstance(getattr(base, name), Path) else value
     return replace(base, **changes)

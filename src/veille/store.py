@@ -8,7 +8,6 @@ Nothing here unpickles: FAISS's own binary format, JSON lines and JSON.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from .files import sha256_file
 from .types import Chunk
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class FaissStore(VectorStore):
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids):
-            self.index.remove_ids(ids.astype(np.int64))
+            self.index.remove_ids(ids.astype(np.int64))  # type: ignore[arg-type]  # faiss accepts arrays
 
     def save(self, folder: Path) -> None:
         import faiss
@@ -90,14 +90,6 @@ class FaissStore(VectorStore):
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_chunks(path: Path, chunks: list[Chunk]) -> None:
