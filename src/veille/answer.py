@@ -189,11 +189,12 @@ def score_candidates(index: Index, question: str, hits: list[Hit]) -> list[_Cand
     kind = question_kind(question)
     top = hits[0].score if hits else 1.0
     cands = _candidates(hits)
+    # Each passage's tokens once, not once per sentence of it: this runs on every question.
+    passage_tokens = {h.chunk.id: set(tokenize(f"{h.chunk.title} {h.chunk.text}")) for h in hits}
     for cand in cands:
-        chunk = cand.hit.chunk
         sent_tokens = set(tokenize(cand.text))
         cand.lexical = _coverage(weights, sent_tokens)
-        cand.support = _coverage(weights, sent_tokens | set(tokenize(f"{chunk.title} {chunk.text}")))
+        cand.support = _coverage(weights, sent_tokens | passage_tokens[cand.hit.chunk.id])
         cand.dense = cand.hit.dense or 0.0
         cand.kind_ok = _has_kind(cand.text, kind)
         # Rank prior: among equally matching sentences, the passage retrieval put first wins.
@@ -300,7 +301,8 @@ def answer_quote(index: Index, question: str, quote: str) -> Answer | None:
     if not matches:
         return None
     m = matches[0]
-    chunk = next((c for c in index.chunks.values() if c.source == m.source and c.start <= m.start < c.end), None)
+    ids = index.manifest["articles"][m.source]["chunks"]  # the article's own chunks, not the whole index
+    chunk = next((c for c in map(index.chunks.__getitem__, ids) if c.start <= m.start < c.end), None)
     start, end = (chunk.start, chunk.end) if chunk else (m.sentence_start, m.sentence_end)
     passage = index.original(m.source)[start:end]
     citation = Citation(1, m.source, m.title, m.date, start, end, passage, m.score,

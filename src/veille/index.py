@@ -163,7 +163,8 @@ class Index:
 
     def __init__(self, folder: Path, settings: Settings, embedder: Embedder) -> None:
         self.folder, self.settings, self.embedder = folder, settings, embedder
-        recover(folder) if not (folder / "manifest.json").is_file() else None
+        if not (folder / "manifest.json").is_file():
+            recover(folder)  # a build that died mid-swap may have left the index beside its folder
         self._state = _load_state(folder, embedder)
         self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
         self._llm: Any = None
