@@ -24,7 +24,18 @@ from .errors import IndexMismatchError, InputError, VeilleError
 from .ingest import SUFFIXES, decode, html_to_text, read_corpus
 from .keyword import KeywordIndex
 from .settings import Settings, load_settings
-from .store import FIX, FaissStore, locked, read_chunks, read_manifest, recover, verify_files, write_index
+from .store import (
+    FIX,
+    VectorStore,
+    load_store,
+    locked,
+    new_store,
+    read_chunks,
+    read_manifest,
+    recover,
+    verify_files,
+    write_index,
+)
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
 
 log = logging.getLogger(__name__)
@@ -54,12 +65,12 @@ class _State:
     """Everything a loaded index answers from; replaced whole on update, so readers never see a mix."""
 
     manifest: dict[str, Any]
-    store: FaissStore
+    store: VectorStore
     chunks: dict[int, Chunk]
     keyword: KeywordIndex
 
 
-def _load_state(folder: Path, embedder: Embedder) -> _State:
+def _load_state(folder: Path, embedder: Embedder, settings: Settings) -> _State:
     manifest = read_manifest(folder)
     model = manifest.get("model", {})
     if model.get("checksum") != embedder.checksum:
@@ -68,7 +79,7 @@ def _load_state(folder: Path, embedder: Embedder) -> _State:
             f"this veille uses {embedder.name} ({embedder.checksum[:12]}); {FIX}"
         )
     verify_files(folder, manifest)
-    store = FaissStore.load(folder, int(model["dimension"]))
+    store = load_store(folder, manifest, settings)
     chunks = {c.id: c for c in read_chunks(folder / "chunks.jsonl")}
     if len(store) != len(chunks):
         raise IndexMismatchError(f"{folder} holds {len(store)} vectors for {len(chunks)} chunks; {FIX}")
@@ -80,7 +91,7 @@ def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, p
     prev = None
     if (folder / "manifest.json").is_file():
         try:
-            prev = _load_state(folder, embedder)
+            prev = _load_state(folder, embedder, settings)
         except VeilleError as e:
             log.warning("rebuilding from scratch: %s", e)
     chunker = {"max_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
@@ -93,7 +104,7 @@ def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, p
     added = [s for s in current if s not in old]
     updated = [s for s in current if s in old and old[s]["sha256"] != current[s].sha256]
     removed = [s for s in old if s not in current]
-    store = prev.store if prev else FaissStore(embedder.dimension)
+    store = prev.store if prev else new_store(settings, embedder.dimension)
     chunks = dict(prev.chunks) if prev else {}
     next_id = int(prev.manifest["next_id"]) if prev else 0
     if prev and not (added or updated or removed) and prev.manifest.get("corpus") == str(corpus):
@@ -126,12 +137,14 @@ def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, p
         "next_id": next_id,
         "corpus": str(corpus),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "vector_store": "faiss IndexIDMap(IndexFlatIP)",
         "versions": _versions(),
     }
     ordered = [chunks[i] for i in sorted(chunks)]
     keyword = KeywordIndex.build(ordered)
+    store.prepare(settings)
+    manifest["vector_store"] = store.describe()
     write_index(folder, store, ordered, manifest, extra={"keyword": keyword.save})
+    store.commit()
     return BuildReport(
         added=tuple(added), updated=tuple(updated), removed=tuple(removed),
         unchanged=len(current) - len(added) - len(updated), duplicates=tuple(duplicates),
@@ -165,7 +178,7 @@ class Index:
         self.folder, self.settings, self.embedder = folder, settings, embedder
         if not (folder / "manifest.json").is_file():
             recover(folder)  # a build that died mid-swap may have left the index beside its folder
-        self._state = _load_state(folder, embedder)
+        self._state = _load_state(folder, embedder, settings)
         self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
         self._llm: Any = None
 
@@ -251,7 +264,7 @@ class Index:
         """Re-read the corpus folder, embed what changed, and answer from the new index at once."""
         with locked(self.folder, wait):
             report = _build(self.corpus, self.folder, self.settings, self.embedder, progress)
-        self._state = _load_state(self.folder, self.embedder)
+        self._state = _load_state(self.folder, self.embedder, self.settings)
         return report
 
     def add(self, paths: list[Path], progress: bool = False) -> BuildReport:

@@ -31,6 +31,8 @@ class Settings:
     max_file_bytes: int = 5_000_000
     batch_size: int = 16
     threads: int = 2  # measured 1.67x faster than 1 on these 2 cores (bench/run.py); VEILLE_THREADS=1 if busy
+    # The vector store: "faiss" (files in the index folder)
+    store: str = "faiss"
     # Retrieval
     k: int = 5
     rrf_k: int = 60

@@ -17,13 +17,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from .errors import IndexBusyError, IndexMismatchError, IndexMissingError, InputError
 from .files import sha256_file
 from .types import Chunk
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,9 @@ FIX = "run `veille index build` to rebuild it"
 
 
 class VectorStore(ABC):
-    """Vectors keyed by chunk id, searched by inner product."""
+    """Vectors keyed by chunk id, searched by inner product. FAISS files in the index folder by default."""
+
+    kind = "?"
 
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
@@ -45,11 +50,22 @@ class VectorStore(ABC):
     @abstractmethod
     def __len__(self) -> int: ...
 
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records of this store ("vector_store")."""
+        return {"kind": self.kind}
+
+    def prepare(self, settings: Settings) -> None:  # noqa: B027 - a hook, most stores need nothing here
+        """Called when a build has added and removed its vectors, before `save`: the place to re-tune."""
+
+    def commit(self) -> None:  # noqa: B027
+        """Called once the new index folder is in place (a remote store drops what the old one used)."""
+
 
 class FaissStore(VectorStore):
     """Exact inner-product search (vectors are unit length, so this is cosine) with our own ids."""
 
     FILE = "faiss.index"
+    kind = "faiss"
 
     def __init__(self, dimension: int, index: Any = None) -> None:
         import faiss
@@ -90,6 +106,23 @@ class FaissStore(VectorStore):
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
+
+
+def new_store(settings: Settings, dimension: int) -> VectorStore:
+    """An empty store of the kind the settings name (VEILLE_STORE)."""
+    if settings.store == "faiss":
+        return FaissStore(dimension)
+    raise InputError(f"unknown vector store {settings.store!r}; set VEILLE_STORE to 'faiss'")
+
+
+def load_store(folder: Path, manifest: dict[str, Any], settings: Settings) -> VectorStore:
+    """The store an index folder's manifest names."""
+    described = manifest.get("vector_store")
+    kind = described.get("kind") if isinstance(described, dict) else "faiss"  # older manifests: a plain string
+    dimension = int(manifest["model"]["dimension"])
+    if kind == "faiss":
+        return FaissStore.load(folder, dimension)
+    raise IndexMismatchError(f"{folder} uses vector store {kind!r}, which this veille does not know; {FIX}")
 
 
 def write_chunks(path: Path, chunks: list[Chunk]) -> None:
