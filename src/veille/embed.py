@@ -17,6 +17,7 @@ from .errors import ModelError
 
 log = logging.getLogger(__name__)
 Kind = Literal["query", "document"]
+BACKENDS = ("torch", "onnx-int8")
 
 
 class Embedder(ABC):
@@ -51,10 +52,14 @@ class Embedder(ABC):
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """The converted multilingual-e5-small, run by sentence-transformers on the CPU."""
+    """The converted multilingual-e5-small, run by sentence-transformers on the CPU (backend "torch"), or its
+    int8 ONNX copy run by onnxruntime (backend "onnx-int8"). Name and checksum say which, so an index built
+    with one is refused by the other: their vectors differ slightly (cosine about 0.997, bench/onnx_int8.py)."""
 
-    def __init__(self, path: Path, threads: int = 1) -> None:
+    def __init__(self, path: Path, threads: int = 1, backend: str = "torch") -> None:
         super().__init__()
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown embedding backend {backend!r}; VEILLE_BACKEND is one of {', '.join(BACKENDS)}")
         marker = path / "veille-model.json"
         if not marker.is_file():
             raise ModelError(f"no embedding model in {path}; build it with `veille model build` (or `make model`)")
@@ -66,6 +71,11 @@ class SentenceTransformerEmbedder(Embedder):
         self.path = path
         self.name = path.name
         self.checksum = model_checksum(path)
+        self.backend = backend
+        if backend == "onnx-int8":
+            from .onnx_int8 import onnx_checksum  # reads a JSON file; onnxruntime loads with the model
+
+            self.name, self.checksum = f"{path.name} (onnx-int8)", onnx_checksum(path)
         self.dimension = int(info.get("dimension", 384))
         self._threads = threads
         self._model = None
@@ -74,6 +84,10 @@ class SentenceTransformerEmbedder(Embedder):
         self._lock = threading.Lock()
 
     def _load(self):  # noqa: ANN202 - returns a SentenceTransformer, imported lazily
+        if self._model is None and self.backend == "onnx-int8":
+            from .onnx_int8 import OnnxEncoder
+
+            self._model = OnnxEncoder(self.path, self._threads)
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -21,6 +21,10 @@ class IndexBusyError(VeilleError):
     """Another build holds the index lock."""
 
 
+class StoreError(VeilleError):
+    """The vector store (a Milvus server or a milvus-lite file) cannot be reached or used."""
+
+
 class ModelError(VeilleError):
     """The embedding model is missing or is not the one veille was set up with."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,33 +21,37 @@ import numpy as np
 
 from .chunk import chunk_article
 from .embed import Embedder, SentenceTransformerEmbedder
-from .errors import IndexMismatchError, InputError, VeilleError
+from .errors import IndexMismatchError, IndexMissingError, InputError, VeilleError
 from .ingest import SUFFIXES, decode, html_to_text, read_corpus
 from .keyword import KeywordIndex
 from .settings import Settings, load_settings
 from .store import (
     FIX,
     VectorStore,
+    generation,
     load_store,
     locked,
     new_store,
     read_chunks,
     read_manifest,
     recover,
+    tidy,
     verify_files,
     write_index,
 )
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
 
 log = logging.getLogger(__name__)
-_EMBEDDERS: dict[tuple[Path, int], Embedder] = {}
+_EMBEDDERS: dict[tuple[Path, int, str], Embedder] = {}
+# File systems allow 255 bytes a name; an article is first written as ".<name>.part", so stay well below.
+MAX_NAME_BYTES = 200
 
 
 def default_embedder(settings: Settings) -> Embedder:
     """One embedder per model folder per process: the model loads once however many indexes use it."""
-    key = (settings.model_path, settings.threads)
+    key = (settings.model_path, settings.threads, settings.backend)
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads)
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads, settings.backend)
     return _EMBEDDERS[key]
 
 
@@ -71,6 +76,22 @@ class _State:
 
 
 def _load_state(folder: Path, embedder: Embedder, settings: Settings) -> _State:
+    """The index in the folder. A build that swaps a new one in while we read leaves us files of two
+    generations that disagree (or none, for a moment): then we read again, the new one."""
+    attempt = 0
+    while True:
+        seen = generation(folder)
+        try:
+            return _read_state(folder, embedder, settings)
+        except (IndexMismatchError, IndexMissingError, OSError):
+            now = generation(folder)
+            attempt += 1
+            if attempt == 5 or (now is not None and now == seen):
+                raise
+            time.sleep(0.02 * attempt)
+
+
+def _read_state(folder: Path, embedder: Embedder, settings: Settings) -> _State:
     manifest = read_manifest(folder)
     model = manifest.get("model", {})
     if model.get("checksum") != embedder.checksum:
@@ -104,7 +125,7 @@ def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, p
     added = [s for s in current if s not in old]
     updated = [s for s in current if s in old and old[s]["sha256"] != current[s].sha256]
     removed = [s for s in old if s not in current]
-    store = prev.store if prev else new_store(settings, embedder.dimension)
+    store = prev.store if prev else new_store(settings, embedder.dimension, folder)
     chunks = dict(prev.chunks) if prev else {}
     next_id = int(prev.manifest["next_id"]) if prev else 0
     if prev and not (added or updated or removed) and prev.manifest.get("corpus") == str(corpus):
@@ -176,8 +197,7 @@ class Index:
 
     def __init__(self, folder: Path, settings: Settings, embedder: Embedder) -> None:
         self.folder, self.settings, self.embedder = folder, settings, embedder
-        if not (folder / "manifest.json").is_file():
-            recover(folder)  # a build that died mid-swap may have left the index beside its folder
+        tidy(folder)  # a build that died may have left its folders, or the index itself, beside this one
         self._state = _load_state(folder, embedder, settings)
         self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
         self._llm: Any = None
@@ -302,6 +322,9 @@ def stage_file(name: str, data: bytes, max_bytes: int) -> tuple[str, bytes]:
     base = name.strip()
     if not base or base.startswith(".") or "/" in base or "\\" in base or ".." in base or "\x00" in base:
         raise InputError(f"{name!r} is not a usable file name; use a plain name like article.txt")
+    size = len(base.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        raise InputError(f"{base[:40]}…: a file name of {size} bytes, over {MAX_NAME_BYTES}; give it a shorter name")
     suffix = Path(base).suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{base}: veille reads {', '.join(SUFFIXES)} files; save it as .txt")

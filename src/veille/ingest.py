@@ -181,6 +181,8 @@ def decode(data: bytes, name: str, max_bytes: int) -> str:
         raise InputError(f"{name}: {len(data):,} bytes, over the {max_bytes:,}-byte limit; split the file")
     if not data.strip(b" \t\r\n"):
         raise InputError(f"{name}: the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark: text, but not in UTF-8
+        raise InputError(f"{name}: UTF-16 text, not UTF-8; convert it, e.g. `iconv -f utf-16 -t utf-8`")
     if b"\x00" in data[:8192]:
         raise InputError(f"{name}: binary file (NUL bytes), not a text article")
     try:

@@ -113,7 +113,7 @@ class KeywordIndex:
         try:
             ids = np.array(json.loads((folder / "ids.json").read_text()), dtype=np.int64)
             retriever = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25()
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, TypeError, AttributeError) as e:  # the last two: JSON of another shape
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         if set(ids.tolist()) != set(chunks):
             raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")

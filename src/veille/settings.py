@@ -31,8 +31,22 @@ class Settings:
     max_file_bytes: int = 5_000_000
     batch_size: int = 16
     threads: int = 2  # measured 1.67x faster than 1 on these 2 cores (bench/run.py); VEILLE_THREADS=1 if busy
-    # The vector store: "faiss" (files in the index folder)
+    # What runs the embedding model: "torch" (sentence-transformers) or "onnx-int8" (onnxruntime on the int8
+    # copy that `veille model build --onnx-int8` writes; bench/onnx_int8.py). An index remembers which built it.
+    backend: str = "torch"
+    # The vector store: "faiss" (files in the index folder) or "milvus" (docs/SCALING.md)
     store: str = "faiss"
+    # Milvus: a server or cluster URI (http://host:19530) or a milvus-lite file ending in .db. Empty means
+    # `<index>.milvus.db` beside the index folder, not inside it: every build replaces that folder whole,
+    # and the vectors must stay where the next build finds them. The token ("user:password" or an API
+    # key) is never written to the index. One collection name per index folder on a shared server.
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    milvus_collection: str = "veille"
+    # FAISS searches exactly up to this many vectors (about 8 ms a question at 50k here, bench/scale.py),
+    # then through an IVF index whose nprobe finds at least `ann_recall` of exact search's top 10 (ann.py).
+    exact_limit: int = 50_000
+    ann_recall: float = 0.98
     # Retrieval
     k: int = 5
     rrf_k: int = 60

@@ -49,6 +49,9 @@ class VectorStore(ABC):
     def save(self, folder: Path) -> None: ...
     @abstractmethod
     def __len__(self) -> int: ...
+    @abstractmethod
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64, vectors float32) of every chunk the index knows: export, or a move to another store."""
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records of this store ("vector_store")."""
@@ -78,8 +81,13 @@ class FaissStore(VectorStore):
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        import faiss
+
         if self.index.ntotal == 0:
             return []
+        # One thread: a single question gains nothing from OpenMP, and on a loaded machine its spinning
+        # threads made exact search at 100k vectors 4x slower (135 ms against 30 ms, bench/stores.py).
+        faiss.omp_set_num_threads(1)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -107,12 +115,33 @@ class FaissStore(VectorStore):
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored, for export and re-indexing."""
+        from .ann import all_vectors
 
-def new_store(settings: Settings, dimension: int) -> VectorStore:
-    """An empty store of the kind the settings name (VEILLE_STORE)."""
+        return all_vectors(self.index)
+
+    def prepare(self, settings: Settings) -> None:
+        """Exact search up to `settings.exact_limit` vectors, IVF with measured recall beyond (ann.py)."""
+        from .ann import choose
+
+        self.index, self.choice = choose(self.index, settings.exact_limit, settings.ann_recall, settings.threads)
+
+    def describe(self) -> dict[str, Any]:
+        from .ann import describe
+
+        return {"kind": self.kind, **describe(self.index), **getattr(self, "choice", {})}
+
+
+def new_store(settings: Settings, dimension: int, folder: Path | None = None) -> VectorStore:
+    """An empty store of the kind the settings name (VEILLE_STORE), for the index folder `folder`."""
     if settings.store == "faiss":
         return FaissStore(dimension)
-    raise InputError(f"unknown vector store {settings.store!r}; set VEILLE_STORE to 'faiss'")
+    if settings.store == "milvus":
+        from .milvus import MilvusStore  # pymilvus loads only for a Milvus index
+
+        return MilvusStore.create(settings, dimension, folder or settings.index)
+    raise InputError(f"unknown vector store {settings.store!r}; set VEILLE_STORE to 'faiss' or 'milvus'")
 
 
 def load_store(folder: Path, manifest: dict[str, Any], settings: Settings) -> VectorStore:
@@ -122,6 +151,10 @@ def load_store(folder: Path, manifest: dict[str, Any], settings: Settings) -> Ve
     dimension = int(manifest["model"]["dimension"])
     if kind == "faiss":
         return FaissStore.load(folder, dimension)
+    if kind == "milvus":
+        from .milvus import MilvusStore
+
+        return MilvusStore.load(folder, manifest, settings)
     raise IndexMismatchError(f"{folder} uses vector store {kind!r}, which this veille does not know; {FIX}")
 
 
@@ -133,7 +166,7 @@ def write_chunks(path: Path, chunks: list[Chunk]) -> None:
 
 def read_chunks(path: Path) -> list[Chunk]:
     out = []
-    with path.open(encoding="utf-8") as f:
+    with path.open("rb") as f:  # bytes: a line that is not UTF-8 is damage to report, like bad JSON
         for n, line in enumerate(f, 1):
             try:
                 out.append(Chunk(**json.loads(line)))
@@ -157,6 +190,28 @@ def recover(folder: Path) -> None:
             os.replace(olds[-1], folder)
     for stale in _siblings(folder, "old") + _siblings(folder, "tmp"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def tidy(folder: Path) -> None:
+    """`recover` for a reader: under the build lock, and only when no build holds it, since a running
+    build's sibling folders are its work in progress (and its index briefly missing, mid-swap)."""
+    if not (_siblings(folder, "old") or _siblings(folder, "tmp")):
+        return
+    try:
+        with locked(folder):
+            recover(folder)
+    except (IndexBusyError, OSError):  # a build is running and cleans up after itself; or a read-only folder
+        pass
+
+
+def generation(folder: Path) -> tuple[int, int] | None:
+    """Which index the folder holds now: every build writes a new manifest file (inode, change time);
+    None while there is none, as between a build's two renames."""
+    try:
+        stat = (folder / "manifest.json").stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_ctime_ns
 
 
 @contextmanager
@@ -230,6 +285,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise IndexMismatchError(f"{folder} has index format {found!r}, this veille reads {FORMAT!r}; {FIX}")
+    if not all(isinstance(manifest.get(key), dict) for key in ("model", "files", "articles")):
+        raise IndexMismatchError(f"{path} is damaged (its model, files or articles are missing); {FIX}")
     return manifest
 
 
