@@ -92,6 +92,7 @@ def build_stages(articles: list[dict], folder: Path) -> list[dict]:
         stages.append({"articles": cut, "chunks": report["total_chunks"], "embedded": report["embedded_chunks"],
                        "seconds": seconds, "peak_mb": int((folder / "rss").read_text().split()[-1]) / 1024})
         print(f"stage: {stages[-1]}", flush=True)
+        (folder / "stages-so-far.json").write_text(json.dumps(stages))
     done.write_text(json.dumps(stages))
     return stages
 
