@@ -21,10 +21,10 @@ from veille.embed import SentenceTransformerEmbedder
 from veille.index import default_embedder
 from veille.settings import Settings
 
-# Measured with bench/onnx_int8.py: the lowest cosine over 500 news chunks was about 0.995; a little slack.
-# Real text: inputs no user sends (an empty string, one sentence repeated 100 times) drift further, to
-# about 0.98, and are held to a looser bound.
-MIN_COSINE, MIN_COSINE_ODD = 0.99, 0.95
+# Measured with bench/onnx_int8.py: the lowest cosine was 0.992 over 500 news chunks and 0.989 over 1,000
+# PIAF questions (means 0.997); these sentences give 0.995 and more. Inputs no user sends (an empty string,
+# one sentence repeated 100 times) drift further, to about 0.98, and are held to a looser bound.
+MIN_COSINE, MIN_COSINE_ODD = 0.985, 0.95
 LONG_ARTICLE = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8")
 TEXTS = [
     "Le chef de la diplomatie américaine a indiqué jeudi que 8.000 soldats nord-coréens ont été déployés.",
