@@ -8,7 +8,7 @@
   paragraphs, and the golden questions over the seeds (`veille eval tests/golden.jsonl`); each backend
   searches an index it built itself.
 
-    python bench/onnx_int8.py [--chunks 500] [--rounds 3] [--questions 1000]
+    python bench/onnx_int8.py [--chunks 500] [--rounds 3] [--questions 1000] [--speed-only]
 
 Named onnx_int8.py, not onnx.py: a script's folder comes first on sys.path, and bench/onnx.py would then
 stand in for the onnx package. Needs the int8 model: `veille model build --onnx-int8` (`make onnx`).
@@ -121,22 +121,25 @@ def report(args: argparse.Namespace, n_texts: int, settings: Settings, r: dict) 
     rows = [(f"documents/s ({n_texts} OrangeSum chunks, batch {settings.batch_size}, median of {args.rounds})",
              t["docs_s"], o["docs_s"], ".1f"),
             (f"query embedding, ms (median of {args.questions} PIAF questions)", t["query_ms"], o["query_ms"], ".1f"),
-            ("PIAF index build, s", t["piaf"]["build_s"], o["piaf"]["build_s"], ".0f")]
-    for kind in ("hybrid", "dense"):
+            ]
+    if "piaf" in t:
+        rows.append(("PIAF index build, s (not interleaved)", t["piaf"]["build_s"], o["piaf"]["build_s"], ".0f"))
+    for kind in ("hybrid", "dense") if "piaf" in t else ():
         for key in ("recall@5", "MRR@10"):
             rows.append((f"PIAF {key} ({'veille search' if kind == 'hybrid' else 'dense only'})",
                          t["piaf"][kind][key], o["piaf"][kind][key], ".3f"))
-    for key in ("answer_accuracy", "cited_source_accuracy", "abstention_accuracy", "recall@5"):
+    for key in ("answer_accuracy", "cited_source_accuracy", "abstention_accuracy", "recall@5") if "golden" in t else ():
         rows.append((f"golden {key}", t["golden"][key], o["golden"][key], ".3f"))
     lines = [f"# torch against onnx-int8 ({time.strftime('%Y-%m-%d')}, {settings.threads} threads each)", "",
              "| | torch | onnx-int8 | int8 / torch |", "|---|---|---|---|"]
     lines += [f"| {name} | {a:{fmt}} | {b:{fmt}} | {b / a if a else float('nan'):.2f} |" for name, a, b, fmt in rows]
     lines += ["", f"Cosine torch/int8, same text: documents mean {r['cos_docs'][0]:.4f}, min {r['cos_docs'][1]:.4f}; "
-              f"queries mean {r['cos_queries'][0]:.4f}, min {r['cos_queries'][1]:.4f}.",
-              f"PIAF: {r['questions']} questions sampled from {r['all_questions']}, {t['piaf']['chunks']} chunks.",
-              f"Golden failures: torch {len(t['golden']['failures'])}, onnx-int8 {len(o['golden']['failures'])}."]
-    for name in BACKENDS:
-        lines += [f"  {name}: {f}" for f in r[name]["golden"]["failures"]]
+              f"queries mean {r['cos_queries'][0]:.4f}, min {r['cos_queries'][1]:.4f}."]
+    if "piaf" in t:
+        lines += [f"PIAF: {r['questions']} questions sampled from {r['all_questions']}, {t['piaf']['chunks']} chunks.",
+                  f"Golden failures: torch {len(t['golden']['failures'])}, onnx-int8 {len(o['golden']['failures'])}."]
+        for name in BACKENDS:
+            lines += [f"  {name}: {f}" for f in r[name]["golden"]["failures"]]
     return "\n".join(lines) + "\n"
 
 
@@ -145,6 +148,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--speed-only", action="store_true", help="speed and agreement, no PIAF or golden")
     args = parser.parse_args()
     settings = load_settings()
     embedders = {b: SentenceTransformerEmbedder(settings.model_path, settings.threads, b) for b in BACKENDS}
@@ -158,13 +162,14 @@ def main() -> None:
                      "questions": len(sample), "all_questions": len(all_questions)}
     with tempfile.TemporaryDirectory() as tmp:
         for name, e in embedders.items():
-            results[name] = {"docs_s": docs_s[name], "query_ms": query_ms[name],
-                             "piaf": piaf(Path(tmp), settings, e, paragraphs, sample, q_vecs[name]),
-                             "golden": golden(Path(tmp), settings, e)}
+            results[name] = {"docs_s": docs_s[name], "query_ms": query_ms[name]}
+            if not args.speed_only:
+                results[name]["piaf"] = piaf(Path(tmp), settings, e, paragraphs, sample, q_vecs[name])
+                results[name]["golden"] = golden(Path(tmp), settings, e)
     text = report(args, len(texts), settings, results)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "onnx_int8.md").write_text(text)
+    (out / f"onnx_int8{'_speed' if args.speed_only else ''}.md").write_text(text)
     print(text)
 
 

@@ -210,6 +210,9 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: on these 2 shared cores spinning cost int8 about a fifth
+        # of its speed against torch (bench/onnx_int8.py), as OpenMP's spinning costs torch (bench/run.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = model_dir / SUBFOLDER / str(marker["file"])
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
