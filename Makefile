@@ -70,7 +70,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests ui bench
 	$(VENV)/bin/mypy src
 
-# Benchmarks print Markdown tables and keep them in bench/results/. Quick: about 12 minutes on 2 cores.
+# Benchmarks print Markdown tables and keep them in bench/results/. Quick: about 10 minutes on 2 cores (idle).
 # Full: hours (OrangeSum's 10,000 articles are embedded once, then cached in ~/.cache/veille/bench).
 RESULTS := bench/results
 bench: setup
