@@ -9,7 +9,6 @@ questions, and bench/stores.py's 100k synthetic vectors with its real PIAF quest
 
 from __future__ import annotations
 
-import math
 import time
 
 import faiss
@@ -21,17 +20,12 @@ from veille import ann, open_index
 
 
 def study(name: str, vectors: np.ndarray, questions: np.ndarray) -> None:
-    n, dimension = vectors.shape
-    nlist = max(16, int(4 * math.sqrt(n)))  # as ann.choose
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(0)
-    ivf.train(vectors[rng.choice(n, min(n, 64 * nlist), replace=False)])
-    ids = np.arange(n, dtype=np.int64)
-    ivf.add_with_ids(vectors, ids)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    ivf = ann.train_ivf(ids, vectors)  # as ann.choose trains it
     flat, samples = ann.exact(ids, vectors), ann.sample_queries(vectors)
     _, sample_truth = flat.search(samples, ann.TOP)
     _, real_truth = flat.search(questions, ann.TOP)
-    print(f"\n{name}: {n:,} vectors, IVF{nlist}\n")
+    print(f"\n{name}: {len(vectors):,} vectors, IVF{ivf.nlist}\n")
     print("| nprobe | recall@10, sample questions | recall@10, real questions | ms a question |\n|---|---|---|---|")
     for probe in (8, 16, 32, 64, 128, 256, 512):
         ivf.nprobe = probe

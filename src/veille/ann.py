@@ -80,6 +80,24 @@ def exact(ids: np.ndarray, vectors: np.ndarray) -> Any:
     return index
 
 
+def lists_for(n: int) -> int:
+    return max(16, int(4 * math.sqrt(n)))
+
+
+def train_ivf(ids: np.ndarray, vectors: np.ndarray) -> Any:
+    """An IVF index over these vectors, its lists trained on a sample of them."""
+    import faiss
+
+    n, nlist = len(ids), lists_for(len(ids))
+    log.info("training IVF%d over %d vectors", nlist, n)
+    trained = faiss.IndexIVFFlat(faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], nlist,
+                                 faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    trained.train(vectors[rng.choice(n, min(n, 64 * nlist), replace=False)])
+    trained.add_with_ids(vectors, ids)
+    return trained
+
+
 def choose(index: Any, exact_limit: int, target: float, threads: int = 2) -> tuple[Any, dict[str, Any]]:
     """The index to keep for this many vectors, and what the manifest records of the choice."""
     import faiss
@@ -92,15 +110,8 @@ def choose(index: Any, exact_limit: int, target: float, threads: int = 2) -> tup
             index = exact(*all_vectors(index))
         return index, {**describe(index), "exact_limit": exact_limit}
     ids, vectors = all_vectors(index)
-    nlist = max(16, int(4 * math.sqrt(n)))
-    if flat or not 0.5 <= faiss.extract_index_ivf(index).nlist / nlist <= 2:  # trained for another size
-        log.info("training IVF%d over %d vectors", nlist, n)
-        quantizer = faiss.IndexFlatIP(vectors.shape[1])
-        trained = faiss.IndexIVFFlat(quantizer, vectors.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        trained.train(vectors[rng.choice(n, min(n, 64 * nlist), replace=False)])
-        trained.add_with_ids(vectors, ids)
-        index = trained
+    if flat or not 0.5 <= faiss.extract_index_ivf(index).nlist / lists_for(n) <= 2:  # trained for another size
+        index = train_ivf(ids, vectors)
     queries = sample_queries(vectors)
     _, truth = exact(ids, vectors).search(queries, TOP)
     ivf = faiss.extract_index_ivf(index)
