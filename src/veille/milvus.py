@@ -89,6 +89,9 @@ def connect(uri: str, token: str = "") -> Any:
         lite = uri.endswith(".db")
         if lite:
             _check_free(Path(uri))
+            # milvus-lite's in-process gRPC server logs a traceback for each call it does not implement
+            # (pymilvus asks it for timestamps); the call's caller handles the error, the user need not see it
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         from pymilvus import MilvusClient
 
         try:
