@@ -78,7 +78,7 @@ bench: setup
 	cd bench && ../$(PY) run.py --quick | tee ../$(RESULTS)/quick.md
 	cd bench && ../$(PY) startup.py --runs 3 | tee -a ../$(RESULTS)/quick.md
 	cd bench && ../$(PY) flops.py --chunks 200 | tee -a ../$(RESULTS)/quick.md
-	cd bench && ../$(PY) scale.py --sizes 1000 10000 --questions 50 --plot ../$(RESULTS)/latency.png \
+	cd bench && ../$(PY) scale.py --sizes 1000 10000 --questions 50 --json ../$(RESULTS)/scale-quick.json --plot ../$(RESULTS)/latency.png \
 	  | tee -a ../$(RESULTS)/quick.md
 	cd bench && ../$(PY) piaf.py --questions 300 --answers 100 | tee -a ../$(RESULTS)/quick.md
 

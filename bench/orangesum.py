@@ -7,9 +7,10 @@ search: each test article's title must find that article (any member of its near
 Indexing is measured on the way: `veille index build` runs in its own process in stages (about 1k chunks,
 about 10k chunks, then the whole corpus), each stage embedding only the articles it adds; /usr/bin/time
 gives the peak memory of each. The built index is cached in ~/.cache/veille/bench, so a second run only
-measures the questions.
+measures the questions. `--grow-from M` starts from the cached M-article index (its stages kept) and adds
+the rest as one more measured stage: how the 100k-chunk row was taken (M = 10,000, N = 21,300).
 
-    python bench/orangesum.py [--articles 10000] [--langchain-articles N] [--no-langchain]
+    python bench/orangesum.py [--articles 10000] [--grow-from M] [--langchain-articles N] [--no-langchain]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -62,22 +64,35 @@ def rank_of(gold: str, groups: dict[str, set[str]], ranked: list[str]) -> int | 
     return next((r for r, i in enumerate(seen[:10], 1) if i in good), None)
 
 
-def build_stages(articles: list[dict], folder: Path) -> list[dict]:
-    """Index the corpus in stages, each `veille index build` in its own measured process."""
+def build_stages(articles: list[dict], folder: Path, grow_from: int = 0) -> list[dict]:
+    """Index the corpus in stages, each `veille index build` in its own measured process.
+
+    With grow_from, the cached index of the first grow_from articles is copied and its stages kept;
+    the remaining articles are one more stage.
+    """
     corpus, index = folder / "corpus", folder / "index"
     done = folder / "stages.json"
     if done.is_file() and (index / "manifest.json").is_file():
         return json.loads(done.read_text())
-    corpus.mkdir(parents=True, exist_ok=True)
-    chars = [len(a["article"]) for a in articles]
-    cuts, total, s = [], 0, 0
-    for i, c in enumerate(chars):  # about 1 chunk per 450 characters of French news, measured on a sample
-        total += c / 450
-        if s < len(STAGES) and total >= STAGES[s]:
-            cuts.append(i + 1)
-            s += 1
-    cuts.append(len(articles))
-    stages, start = [], 0
+    if grow_from:
+        smaller = CACHE / f"orangesum-{grow_from}"
+        if not (smaller / "stages.json").is_file():
+            sys.exit(f"no finished index at {smaller}: run `python bench/orangesum.py --articles {grow_from}` first")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(smaller / "corpus", corpus)
+        shutil.copytree(smaller / "index", index)
+        stages, start, cuts = json.loads((smaller / "stages.json").read_text()), grow_from, [len(articles)]
+    else:
+        corpus.mkdir(parents=True, exist_ok=True)
+        chars = [len(a["article"]) for a in articles]
+        cuts, total, s = [], 0, 0
+        for i, c in enumerate(chars):  # about 1 chunk per 450 characters of French news, measured on a sample
+            total += c / 450
+            if s < len(STAGES) and total >= STAGES[s]:
+                cuts.append(i + 1)
+                s += 1
+        cuts.append(len(articles))
+        stages, start = [], 0
     veille = Path(sys.executable).with_name("veille")
     for cut in cuts:
         for a in articles[start:cut]:
@@ -150,12 +165,14 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--langchain-articles", type=int, default=0, help="corpus size for LangChain (default: same)")
     parser.add_argument("--no-langchain", action="store_true")
+    parser.add_argument("--grow-from", type=int, default=0, metavar="M",
+                        help="start from the cached index of the first M articles; the rest is one more stage")
     args = parser.parse_args()
     articles, groups = load(args.articles)
     test = {line.strip().removesuffix(".json") for line in (DATA / "splits_title_as_summary" / "test.txt").open()}
     queries = [(a["title"], a["id"]) for a in articles if a["id"] in test]
     folder = CACHE / f"orangesum-{len(articles)}"
-    stages = build_stages(articles, folder)
+    stages = build_stages(articles, folder, args.grow_from)
     results, times = {}, {}
     results["veille"], times["veille"] = run_veille(folder, queries, groups)
     results["BM25"], times["BM25"] = run_bm25(articles, queries, groups)

@@ -8,14 +8,18 @@ test-split titles, embedded by the real model. Each size is built by veille's ow
 FAISS index choice, manifest, atomic write), with an embedder that replays those vectors instead of running
 the model, and timed; then questions are asked through the public API.
 
-    python bench/scale.py [--sizes 1000 10000 100000 1000000] [--questions 200]
+    python bench/scale.py [--sizes 1000 10000 100000 1170000] [--questions 200] [--json F] [--plot F]
 
-Writes bench/results/scale.json and docs/latency.png.
+Writes bench/results/scale.json and docs/latency.png (or --json, --plot). Rows of sizes not asked for
+this time are kept from the earlier file (each row carries its date), so one size can be re-measured on
+its own and the plot still has every size. Sizes are estimates of the chunks written; near-duplicate articles (and their
+copies) are indexed once, so 100,000 gives about 86k chunks and 1,170,000 about a million.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import random
@@ -118,7 +122,8 @@ def measure(size: int, articles: list[dict], replay: ReplayEmbedder, questions: 
             call(q)
             times[name].append((time.perf_counter() - t) * 1000)
     store = index.manifest["vector_store"]
-    row = {"chunks": report.total_chunks, "articles": report.articles, "written": written,
+    row = {"chunks": report.total_chunks, "articles": report.articles, "written": written, "questions": len(questions),
+           "date": datetime.date.today().isoformat(),
            "build_s_without_embedding": build, "load_s": load_s, "store": store,
            **{f"{k}_p50": statistics.median(v) for k, v in times.items()},
            **{f"{k}_p95": _pct(v, 0.95) for k, v in times.items()}}
@@ -152,10 +157,11 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_170_000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--real", type=int, default=500, help="chunks to embed when no OrangeSum index is cached")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "latency.png")
+    parser.add_argument("--json", type=Path, default=RESULTS / "scale.json", help="rows kept and merged here")
     args = parser.parse_args()
     articles, _ = load(40_000)
     real = default_embedder(load_settings())
@@ -164,16 +170,20 @@ def main() -> None:
     replay = ReplayEmbedder(real, known, pool)
     questions = [a["title"] for a in articles[: args.questions]]
     rows = [measure(size, articles, replay, questions) for size in args.sizes]
-    print(f"\n{len(questions)} questions (OrangeSum titles), warm, one process, 2 threads\n")
+    earlier = json.loads(args.json.read_text()) if args.json.is_file() else []
+    rows += [r for r in earlier if not any(abs(r["written"] - size) <= size // 100 for size in args.sizes)]
+    rows.sort(key=lambda r: r["chunks"])
+    print("\nOrangeSum titles as questions, warm, one process, 2 threads\n")
     print("| chunks | FAISS index | search p50 / p95 (ms) | ask p50 / p95 (ms) | build without embedding (s) "
-          "| open (s) |\n|---|---|---|---|---|---|")
+          "| open (s) | questions | date |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
         s = r["store"]
         kind = s["index"] + (f", nprobe {s['nprobe']}, recall@10 {s['recall@10']:.3f}" if "nprobe" in s else "")
         print(f"| {r['chunks']:,} | {kind} | {r['search_p50']:.0f} / {r['search_p95']:.0f} "
-              f"| {r['ask_p50']:.0f} / {r['ask_p95']:.0f} | {r['build_s_without_embedding']:.0f} | {r['load_s']:.1f} |")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=1))
+              f"| {r['ask_p50']:.0f} / {r['ask_p95']:.0f} | {r['build_s_without_embedding']:.0f} | {r['load_s']:.1f} "
+              f"| {r.get('questions', 200)} | {r.get('date', '2026-11-22')} |")
+    args.json.parent.mkdir(exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=1))
     plot(rows, args.plot)
 
 
