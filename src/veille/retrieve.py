@@ -69,10 +69,8 @@ def fuse(dense: Ranking, keyword: Ranking, settings: Settings) -> Ranking:
     """Both candidate lists as one ranking, best first. zscore sums are squashed into (0, 1) by the
     logistic function, so a Hit's score stays positive and comparable to the top hit's (answer.py's rank
     prior divides by it)."""
-    if settings.fusion == "rrf":
+    if settings.fusion == "rrf":  # else "zscore": Settings refuses any other name
         return rrf([dense, keyword], settings.rrf_k)
-    if settings.fusion != "zscore":
-        raise InputError(f"unknown fusion {settings.fusion!r}; set VEILLE_FUSION to 'zscore' or 'rrf'")
     w = settings.dense_weight
     return [(i, 1.0 / (1.0 + math.exp(-s))) for i, s in zscore_fusion([dense, keyword], [w, 1.0 - w])]
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 # The repository root when running from a checkout (src/veille/settings.py -> ../../..).
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,9 +61,28 @@ class Settings:
     rrf_k: int = 60
     candidates: int = 100
 
+    def __post_init__(self) -> None:
+        """Refuse a value veille cannot use once, here, rather than at the first question."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(f"unknown {name} {getattr(self, name)!r}; set VEILLE_{name.upper()} to "
+                                 + " or ".join(repr(a) for a in allowed))
+        for name in POSITIVE:
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, not {getattr(self, name)}; fix VEILLE_{name.upper()}")
+        for name, low, high in FRACTIONS:
+            if not low <= getattr(self, name) <= high:
+                raise InputError(f"{name} must be between {low} and {high}, not {getattr(self, name)}; "
+                                 f"fix VEILLE_{name.upper()}")
+
     @property
     def model_path(self) -> Path:
         return self.models_dir / self.model_name
+
+
+CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("torch", "onnx-int8")}
+POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates")
+FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))
 
 
 def _coerce(value: str, like: object) -> object:
@@ -83,7 +104,12 @@ def load_settings(**overrides: object) -> Settings:
     for f in fields(Settings):
         env = os.environ.get(f"VEILLE_{f.name.upper()}")
         if env:
-            changes[f.name] = _coerce(env, getattr(base, f.name))
+            try:
+                changes[f.name] = _coerce(env, getattr(base, f.name))
+            except ValueError:
+                kind = "a whole number" if isinstance(getattr(base, f.name), int) else "a number"
+                raise InputError(f"VEILLE_{f.name.upper()}={env!r} is not {kind}; unset it to use "
+                                 f"{getattr(base, f.name)!r} or give {kind}") from None
     for name, value in overrides.items():
         if value is not None:
             changes[name] = Path(str(value)) if isinstance(getattr(base, name), Path) else value
