@@ -119,6 +119,7 @@ def test_eval_prints_the_same_scores_as_the_api(seed_index: Index) -> None:
     for key, value in api.items():
         assert cli[key] == pytest.approx(value)
     assert api["abstention_accuracy"] == 1.0 and api["recall@5"] == 1.0
+    assert 0.8 <= api["recall@1"] <= api["MRR@10"] <= api["recall@10"] == 1.0
     assert api["answer_accuracy"] >= 0.9
 
 

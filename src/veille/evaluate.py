@@ -2,7 +2,8 @@
 
 expected: strings the answer must contain ("a|b" accepts either); compared without case, accents or
 thousands separators, so "10 000" matches "10.000". sources: acceptable source files; empty when the
-corpus cannot answer, and then the right answer is to abstain.
+corpus cannot answer, and then the right answer is to abstain. Retrieval is scored on the articles
+search ranks (each article once, at its best chunk): recall@1/5/10 and MRR@10 of an acceptable source.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from .keyword import fold, normalise_numbers
 
 if TYPE_CHECKING:
     from .index import Index
+
+
+TOP = 10
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,15 @@ class EvalResult:
         return sum(r[key] for r in rows) / len(rows) if rows else 0.0
 
     def scores(self) -> dict[str, float]:
+        answerable = [r for r in self.rows if r["sources"]]
+        ranks = [r["rank"] for r in answerable]
+        n = len(ranks) or 1
         return {
             "answer_accuracy": self._mean("answer_ok", True),
             "cited_source_accuracy": self._mean("source_ok", True),
             "abstention_accuracy": self._mean("abstain_ok", False),
-            "recall@5": self._mean("recall5", True),
+            **{f"recall@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
+            "MRR@10": sum(1 / r for r in ranks if r is not None) / n,
         }
 
     @property
@@ -90,7 +98,7 @@ def evaluate(index: Index, items: list[GoldenItem]) -> EvalResult:
     result = EvalResult()
     for item in items:
         answer = index.ask(item.question)
-        hits = index.search(item.question, 5)
+        ranked = list(dict.fromkeys(h.chunk.source for h in index.search(item.question, 3 * TOP)))[:TOP]
         answerable = bool(item.sources)
         cited = {c.source for c in answer.citations}
         result.rows.append({
@@ -99,6 +107,6 @@ def evaluate(index: Index, items: list[GoldenItem]) -> EvalResult:
             "answer_ok": answerable and not answer.abstained and all(contains(answer.text, e) for e in item.expected),
             "source_ok": answerable and not answer.abstained and bool(cited) and cited <= set(item.sources),
             "abstain_ok": answer.abstained != answerable,
-            "recall5": answerable and any(h.chunk.source in item.sources for h in hits),
+            "rank": next((n for n, source in enumerate(ranked, 1) if source in item.sources), None),
         })
     return result
