@@ -9,7 +9,8 @@ import pytest
 from veille.chunk import sentence_spans
 from veille.errors import InputError
 from veille.ingest import read_article
-from veille.quotes import find_in_articles, find_quote, quote_from_question, speaker_of
+from veille.quotes import find_in_articles, find_quote, quote_from_question
+from veille.speakers import speaker_of
 from veille.types import QuoteMatch
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
