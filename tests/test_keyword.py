@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from veille.keyword import normalise_numbers, tokenize
+from veille.keyword import KeywordIndex, normalise_numbers, tokenize
+from veille.types import Chunk
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 @pytest.mark.parametrize("text", ["10.000 soldats", "10 000 soldats", "10000 soldats", "10\u202f000 soldats"])
@@ -24,3 +30,28 @@ def test_elisions_accents_and_stop_words_fold_away() -> None:
 @pytest.mark.parametrize(("a", "b"), [("Koursk", "Kursk"), ("Zelensky", "Zelenskyy"), ("Zelensky", "Zelenski")])
 def test_spelling_variants_of_a_name_share_a_token(a: str, b: str) -> None:
     assert set(tokenize(a)) & set(tokenize(b))
+
+
+QUESTIONS = ["combien de soldats selon Blinken ?", "Koursk", "qui a dit « C'est notre affaire » ?", "Mark Rutte OTAN",
+             "zzz inconnu", "la Corée du Nord et la Russie"]
+
+
+def test_the_index_built_from_ids_scores_as_bm25s_does_from_tokens(tmp_path: Path) -> None:
+    """The keyword index gives bm25s token ids (memory at 1M chunks); the scores must not move."""
+    import bm25s
+
+    texts = [p for f in sorted(SEEDS.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    chunks = [Chunk(n, f"{n % 5}.txt", 0, len(t), t, "Titre") for n, t in enumerate(texts)]
+    chunks.append(Chunk(999, "x.txt", 0, 3, "..."))  # no token: bm25s still needs a row
+    ours = KeywordIndex.build(chunks)
+    reference = bm25s.BM25()
+    reference.index([tokenize(f"{c.title}\n{c.text}") or ["~"] for c in chunks], show_progress=False)
+    assert set(ours.retriever.vocab_dict) == set(reference.vocab_dict)
+    ours.save(tmp_path / "keyword")
+    loaded = KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})
+    for question in QUESTIONS:
+        tokens = [t for t in tokenize(question) if t in reference.vocab_dict]
+        if tokens:
+            np.testing.assert_allclose(ours.retriever.get_scores(tokens), reference.get_scores(tokens), rtol=1e-6)
+        assert loaded.search(question, 10) == ours.search(question, 10)
+    assert ours.search("combien de soldats selon Blinken ?", 3) and not ours.search("zzz inconnu", 3)
