@@ -10,14 +10,13 @@ way, in this process; run it once per way so that each peak is its own.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import time
 
 from orangesum import CACHE
 
 from veille.keyword import KeywordIndex, tokenize
-from veille.types import Chunk
+from veille.store import read_chunks
 
 
 def peak_mb() -> float:
@@ -31,9 +30,7 @@ def main() -> None:
     folders = sorted(CACHE.glob("orangesum-*/index"), key=lambda p: int(p.parent.name.split("-")[1]))
     if not folders:
         raise SystemExit("run bench/orangesum.py first: its cached index holds the chunks this reads")
-    fields = ("id", "source", "start", "end", "text", "title", "date")
-    with (folders[-1] / "chunks.jsonl").open(encoding="utf-8") as f:
-        chunks = [Chunk(**{k: v for k, v in json.loads(line).items() if k in fields}) for line in f]
+    chunks = read_chunks(folders[-1] / "chunks.jsonl")
     before = peak_mb()
     t = time.perf_counter()
     if args.way == "tokens":
