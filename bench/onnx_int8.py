@@ -32,14 +32,13 @@ from piaf import load, rank_of, scores
 
 from veille import build_index, open_index
 from veille.chunk import chunk_spans
-from veille.embed import SentenceTransformerEmbedder
+from veille.embed import BACKENDS, SentenceTransformerEmbedder
 from veille.evaluate import evaluate, read_golden
 from veille.settings import ROOT, Settings, load_settings
 from veille.store import load_store
 
 ORANGESUM = ROOT.parent / "shared" / "data" / "orangesum" / "orangesum.jsonl.gz"
 GOLDEN = ROOT / "tests" / "golden.jsonl"
-BACKENDS = ("torch", "onnx-int8")
 
 
 def news_chunks(n: int, settings: Settings) -> list[str]:

@@ -14,10 +14,11 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import ModelError
+from .settings import CHOICES
 
 log = logging.getLogger(__name__)
 Kind = Literal["query", "document"]
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = CHOICES["backend"]  # what runs the model; Settings checks VEILLE_BACKEND against the same
 
 
 class Embedder(ABC):
