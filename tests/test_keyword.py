@@ -36,8 +36,8 @@ QUESTIONS = ["combien de soldats selon Blinken ?", "Koursk", "qui a dit « C'est
              "zzz inconnu", "la Corée du Nord et la Russie"]
 
 
-def test_the_index_built_from_ids_scores_as_bm25s_does_from_tokens(tmp_path: Path) -> None:
-    """The keyword index gives bm25s token ids (memory at 1M chunks); the scores must not move."""
+def test_the_score_matrix_built_here_is_bm25s_own(tmp_path: Path) -> None:
+    """The keyword index builds bm25s's score matrix itself (memory at 1M chunks); the scores must not move."""
     import bm25s
 
     texts = [p for f in sorted(SEEDS.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
@@ -47,6 +47,13 @@ def test_the_index_built_from_ids_scores_as_bm25s_does_from_tokens(tmp_path: Pat
     reference = bm25s.BM25()
     reference.index([tokenize(f"{c.title}\n{c.text}") or ["~"] for c in chunks], show_progress=False)
     assert set(ours.retriever.vocab_dict) == set(reference.vocab_dict)
+    mine, theirs = ours.retriever.scores, reference.scores
+    for token, column in reference.vocab_dict.items():  # each token's chunks and scores, bit for bit
+        if token:
+            own = ours.retriever.vocab_dict[token]
+            a, b = slice(*mine["indptr"][own:own + 2]), slice(*theirs["indptr"][column:column + 2])
+            assert mine["indices"][a].tolist() == theirs["indices"][b].tolist(), token
+            assert mine["data"][a].tobytes() == theirs["data"][b].tobytes(), token
     ours.save(tmp_path / "keyword")
     loaded = KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})
     for question in QUESTIONS:

@@ -90,6 +90,30 @@ def tokenize(text: str) -> list[str]:
     return [t for w in words(text) for t in _word_tokens(w)]
 
 
+def _score_matrix(tokens: np.ndarray, counts: np.ndarray, lengths: np.ndarray, pairs: np.ndarray,
+                  n_vocab: int, k1: float, b: float) -> dict:
+    """bm25s's score matrix (CSC: a column per token, its chunks in order) from each chunk's distinct tokens
+    and counts. Each score is computed in the same steps as bm25s's "lucene" method (float32 idf, float64 rest)."""
+    df = np.bincount(tokens, minlength=n_vocab)
+    n_docs = len(lengths)
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    data = np.empty(len(tokens), dtype=np.float32)
+    indices = np.empty(len(tokens), dtype=np.int32)
+    cursor = indptr[:-1].copy()
+    avg = float(lengths.mean())
+    end = 0
+    for doc, (length, n) in enumerate(zip(lengths.tolist(), pairs.tolist(), strict=True)):
+        start, end = end, end + n
+        own, tf = tokens[start:end], counts[start:end].astype(np.float64)
+        at = cursor[own]
+        data[at] = idf[own] * (tf / (k1 * ((1 - b) + b * length / avg) + tf))
+        indices[at] = doc
+        cursor[own] += 1
+    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+
+
 class KeywordIndex:
     """BM25 over the chunks, saved as the `keyword/` folder of the index (bm25s's own plain files)."""
 
@@ -99,16 +123,31 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> KeywordIndex:
-        """Tokens go to bm25s as ids, 4 bytes each: given lists of strings, bm25s holds them and a Python int
-        per token at once, past 24 GB at 1M chunks (bench/scale.py); the scores are the same."""
+        """BM25 ("lucene" scores, bm25s's defaults) with its score matrix built here: bm25s holds a Python
+        int per token, then its matrix as COO and as CSC at once, past 24 GB at 1M chunks (bench/scale.py).
+        Here each chunk keeps its distinct tokens and their counts, 6 bytes a pair, and the matrix is filled
+        in place. The scores are bm25s's own, bit for bit (tests/test_keyword.py)."""
         import bm25s
 
-        retriever = bm25s.BM25()
         vocab: dict[str, int] = {}
-        ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in tokenize(f"{c.title}\n{c.text}") or ["~"]])
-               for c in chunks]
-        if ids:
-            retriever.index((ids, vocab), show_progress=False)
+        tokens, counts, lengths, pairs = array("i"), array("H"), array("i"), array("i")
+        for c in chunks:
+            ids = np.array([vocab.setdefault(t, len(vocab)) for t in tokenize(f"{c.title}\n{c.text}") or ["~"]],
+                           dtype=np.int32)
+            unique, n = np.unique(ids, return_counts=True)
+            tokens.frombytes(unique.tobytes())
+            counts.frombytes(np.minimum(n, 65535).astype(np.uint16).tobytes())
+            lengths.append(len(ids))
+            pairs.append(len(unique))
+        retriever = bm25s.BM25()
+        if chunks:
+            retriever.scores = _score_matrix(np.frombuffer(tokens, np.int32), np.frombuffer(counts, np.uint16),
+                                             np.frombuffer(lengths, np.int32), np.frombuffer(pairs, np.int32),
+                                             len(vocab), retriever.k1, retriever.b)
+            vocab[""] = len(vocab)  # as bm25s.BM25.index adds it, for queries with no known token
+            retriever.vocab_dict = vocab
+            retriever.unique_token_ids_set = set(vocab.values())
+            retriever.nonoccurrence_array = None
         return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64))
 
     def save(self, folder: Path) -> None:
