@@ -58,6 +58,20 @@ def test_an_unchanged_corpus_embeds_nothing_and_keeps_the_index_files(own_index:
     assert (own_index.folder / "manifest.json").stat().st_mtime_ns == stamp
 
 
+def test_an_index_from_before_words_json_answers_and_is_rewritten_once_without_embedding(own_index: Index) -> None:
+    folder = own_index.folder
+    (folder / "keyword" / "words.json").unlink()  # as an index built before 2026-11-23 has it
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]["keyword/words.json"]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = open_index(folder, settings=own_index.settings, embedder=own_index.embedder)
+    assert old._state.keyword.spelled == own_index._state.keyword.spelled  # listed from its chunks
+    assert old.ask("combien de soldats selon Blinken ?").citations[0].source == BLINKEN
+    report = old.update()
+    assert report.embedded_chunks == 0 and (folder / "keyword" / "words.json").is_file()
+    assert old.update().embedded_chunks == 0 and "keyword/words.json" in old.manifest["files"]
+
+
 def test_a_changed_article_is_re_embedded_and_a_deleted_one_dropped(own_index: Index) -> None:
     corpus = own_index.corpus
     path = corpus / "001_567d18c58954b188.txt"

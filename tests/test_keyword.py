@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from veille.errors import IndexMismatchError
 from veille.keyword import KeywordIndex, normalise_numbers, tokenize
 from veille.types import Chunk
 
@@ -62,3 +63,28 @@ def test_the_score_matrix_built_here_is_bm25s_own(tmp_path: Path) -> None:
             np.testing.assert_allclose(ours.retriever.get_scores(tokens), reference.get_scores(tokens), rtol=1e-6)
         assert loaded.search(question, 10) == ours.search(question, 10)
     assert ours.search("combien de soldats selon Blinken ?", 3) and not ours.search("zzz inconnu", 3)
+
+
+def test_chunk_frequencies_and_the_corpus_words_come_from_the_index_without_retokenising(tmp_path: Path) -> None:
+    """The answerer weighs question words by chunk frequency and corrects misspellings against the corpus's
+    words: both are read from the keyword index, not recomputed from every chunk at the first question."""
+    from veille.keyword import fold, words
+
+    texts = [p for f in sorted(SEEDS.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    chunks = [Chunk(n, f"{n % 5}.txt", 0, len(t), t, "Titre") for n, t in enumerate(texts)]
+    built = KeywordIndex.build(chunks)
+    frequency: dict[str, int] = {}
+    for c in chunks:
+        for token in set(tokenize(f"{c.title}\n{c.text}")):
+            frequency[token] = frequency.get(token, 0) + 1
+    assert {t: built.frequency(t) for t in frequency} == frequency
+    assert built.frequency("zzzinconnu") == 0 and built.frequency("") == 0
+    spelled = sorted({fold(w) for c in chunks for w in words(f"{c.title}\n{c.text}") if len(fold(w)) >= 4})
+    assert built.spelled == spelled and "blinken" in spelled
+    built.save(tmp_path / "keyword")
+    assert KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks}).spelled == spelled
+    (tmp_path / "keyword" / "words.json").unlink()  # an index built before words.json: rebuilt from chunks
+    assert KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks}).spelled == spelled
+    (tmp_path / "keyword" / "words.json").write_text("[", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="damaged.*veille index build"):
+        KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})

@@ -24,6 +24,7 @@ from .types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
     from .index import Index
+    from .keyword import KeywordIndex
 
 REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
 DIVERGENCE = "Les sources divergent :"
@@ -51,7 +52,7 @@ _FOLLOW_UP = re.compile(r"^\s*(?:et|and|mais|puis|ou|what about|and what about)\
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
 _FIGURE = re.compile(r"\d[\d .]*\d|\d")
 _STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article articles source sources") if t[0] != "~"}
-_CACHE: dict[int, tuple[object, dict[str, int], dict[tuple[str, int], list[str]]]] = {}
+_CACHE: dict[int, tuple[object, dict[tuple[str, int], list[str]]]] = {}
 _ENGLISH = set("how many much who what which where when the is are of did does according was were said".split())
 
 
@@ -86,30 +87,21 @@ def is_english(question: str) -> bool:
     return len(set(re.findall(r"[a-z]+", question.lower())) & _ENGLISH) >= 2
 
 
-def _vocabulary(index: Index) -> tuple[dict[str, int], dict[tuple[str, int], list[str]]]:
-    """Chunk frequency of every token, and the corpus's words bucketed by (first letter, length),
-    computed once per loaded index."""
+def _vocabulary(index: Index) -> tuple[KeywordIndex, dict[tuple[str, int], list[str]]]:
+    """The keyword index (chunk frequency of every token), and the corpus's words bucketed by (first
+    letter, length), bucketed once per loaded index."""
     state = index._state
     cached = _CACHE.get(id(state))
     if cached is None or cached[0] is not state:
-        df: dict[str, int] = {}
         buckets: dict[tuple[str, int], list[str]] = {}
-        seen: set[str] = set()
-        for c in state.chunks.values():
-            text = f"{c.title}\n{c.text}"
-            for tok in set(tokenize(text)):
-                df[tok] = df.get(tok, 0) + 1
-            for w in words(text):
-                f = fold(w)
-                if len(f) >= 4 and f not in seen:
-                    seen.add(f)
-                    buckets.setdefault((f[0], len(f)), []).append(f)
+        for f in state.keyword.spelled:
+            buckets.setdefault((f[0], len(f)), []).append(f)
         _CACHE.clear()
-        cached = _CACHE[id(state)] = (state, df, buckets)
-    return cached[1], cached[2]
+        cached = _CACHE[id(state)] = (state, buckets)
+    return state.keyword, cached[1]
 
 
-def _correct(word: str, df: dict[str, int], buckets: dict[tuple[str, int], list[str]]) -> str:
+def _correct(word: str, buckets: dict[tuple[str, int], list[str]]) -> str:
     """A word the corpus never uses, replaced by the corpus word it is most likely a misspelling of."""
     f = fold(word)
     if len(f) < 5 or f.isdigit():
@@ -123,7 +115,7 @@ def _term_weights(index: Index, question: str) -> dict[tuple[str, str], float]:
     """Question words (stem, skeleton) with IDF weights. A French word the corpus never uses weighs the
     most: it is what the question is about and nothing here speaks of it. In an English question such
     a word is just English, so it weighs nothing and the names carry the match."""
-    df, buckets = _vocabulary(index)
+    keyword, buckets = _vocabulary(index)
     n_docs = max(1, len(index.chunks))
     english = is_english(question)
     weights: dict[tuple[str, str], float] = {}
@@ -132,11 +124,11 @@ def _term_weights(index: Index, question: str) -> dict[tuple[str, str], float]:
         if not toks or toks[0] in _STRUCTURE:
             continue
         stem, skel = toks[0], toks[-1]
-        if not (df.get(stem) or df.get(skel)):
-            fixed = tokenize(_correct(w, df, buckets))
-            if fixed and (df.get(fixed[0]) or df.get(fixed[-1])):
+        if not (keyword.frequency(stem) or keyword.frequency(skel)):
+            fixed = tokenize(_correct(w, buckets))
+            if fixed and (keyword.frequency(fixed[0]) or keyword.frequency(fixed[-1])):
                 stem, skel = fixed[0], fixed[-1]
-        freq = max(df.get(stem, 0), df.get(skel, 0))
+        freq = max(keyword.frequency(stem), keyword.frequency(skel))
         if freq == 0 and english:
             continue
         weights[(stem, skel)] = math.log(1 + n_docs / (1 + freq))

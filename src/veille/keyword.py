@@ -85,6 +85,11 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     return (stem, "~" + skeleton(low)) if not word.isdigit() and len(word) >= 4 else (stem,)
 
 
+@lru_cache(maxsize=500_000)
+def _folded(word: str) -> str:
+    return fold(word)
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: the folded stem of each content word, plus its skeleton for names and long words."""
     return [t for w in words(text) for t in _word_tokens(w)]
@@ -117,9 +122,16 @@ def _score_matrix(tokens: np.ndarray, counts: np.ndarray, lengths: np.ndarray, p
 class KeywordIndex:
     """BM25 over the chunks, saved as the `keyword/` folder of the index (bm25s's own plain files)."""
 
-    def __init__(self, retriever, ids: np.ndarray) -> None:  # noqa: ANN001 - a bm25s.BM25
+    def __init__(self, retriever, ids: np.ndarray, spelled: list[str]) -> None:  # noqa: ANN001 - a bm25s.BM25
         self.retriever = retriever
         self.ids = ids  # row -> chunk id
+        self.spelled = spelled  # the corpus's words of 4 letters or more, folded: for spelling correction
+
+    def frequency(self, token: str) -> int:
+        """How many chunks hold this token (its column's length in bm25s's matrix)."""
+        column = self.retriever.vocab_dict.get(token) if len(self.ids) else None
+        indptr = self.retriever.scores["indptr"] if column is not None else ()
+        return int(indptr[column + 1] - indptr[column]) if column is not None and column + 1 < len(indptr) else 0
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> KeywordIndex:
@@ -130,10 +142,13 @@ class KeywordIndex:
         import bm25s
 
         vocab: dict[str, int] = {}
+        spelled: set[str] = set()
         tokens, counts, lengths, pairs = array("i"), array("H"), array("i"), array("i")
         for c in chunks:
-            ids = np.array([vocab.setdefault(t, len(vocab)) for t in tokenize(f"{c.title}\n{c.text}") or ["~"]],
-                           dtype=np.int32)
+            ws = words(f"{c.title}\n{c.text}")
+            spelled.update(f for w in ws if len(f := _folded(w)) >= 4)
+            own = [t for w in ws for t in _word_tokens(w)] or ["~"]  # tokenize(), its words kept
+            ids = np.array([vocab.setdefault(t, len(vocab)) for t in own], dtype=np.int32)
             unique, n = np.unique(ids, return_counts=True)
             tokens.frombytes(unique.tobytes())
             counts.frombytes(np.minimum(n, 65535).astype(np.uint16).tobytes())
@@ -148,13 +163,14 @@ class KeywordIndex:
             retriever.vocab_dict = vocab
             retriever.unique_token_ids_set = set(vocab.values())
             retriever.nonoccurrence_array = None
-        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64))
+        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64), sorted(spelled))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if len(self.ids):
             self.retriever.save(str(folder))
         (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
+        (folder / "words.json").write_text(json.dumps(self.spelled, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, chunks: dict[int, Chunk]) -> KeywordIndex:
@@ -167,7 +183,14 @@ class KeywordIndex:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         if set(ids.tolist()) != set(chunks):
             raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")
-        return cls(retriever, ids)
+        try:
+            spelled = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:  # an index built before 2026-11-23: its words, once, from its chunks
+            spelled = sorted({f for c in chunks.values() for w in words(f"{c.title}\n{c.text}")
+                              if len(f := _folded(w)) >= 4})
+        except ValueError as e:
+            raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
+        return cls(retriever, ids, spelled)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the best k chunks that share a token with the query."""
