@@ -85,9 +85,9 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     return (stem, "~" + skeleton(low)) if not word.isdigit() and len(word) >= 4 else (stem,)
 
 
-@lru_cache(maxsize=500_000)
-def _folded(word: str) -> str:
-    return fold(word)
+def _spelled(surface: set[str]) -> list[str]:
+    """The distinct words of 4 letters or more, folded, sorted."""
+    return sorted({f for w in surface if len(f := fold(w)) >= 4})
 
 
 def tokenize(text: str) -> list[str]:
@@ -142,11 +142,11 @@ class KeywordIndex:
         import bm25s
 
         vocab: dict[str, int] = {}
-        spelled: set[str] = set()
+        surface: set[str] = set()
         tokens, counts, lengths, pairs = array("i"), array("H"), array("i"), array("i")
         for c in chunks:
             ws = words(f"{c.title}\n{c.text}")
-            spelled.update(f for w in ws if len(f := _folded(w)) >= 4)
+            surface.update(ws)
             own = [t for w in ws for t in _word_tokens(w)] or ["~"]  # tokenize(), its words kept
             ids = np.array([vocab.setdefault(t, len(vocab)) for t in own], dtype=np.int32)
             unique, n = np.unique(ids, return_counts=True)
@@ -163,7 +163,7 @@ class KeywordIndex:
             retriever.vocab_dict = vocab
             retriever.unique_token_ids_set = set(vocab.values())
             retriever.nonoccurrence_array = None
-        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64), sorted(spelled))
+        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64), _spelled(surface))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -186,8 +186,7 @@ class KeywordIndex:
         try:
             spelled = json.loads((folder / "words.json").read_text(encoding="utf-8"))
         except FileNotFoundError:  # an index built before 2026-11-23: its words, once, from its chunks
-            spelled = sorted({f for c in chunks.values() for w in words(f"{c.title}\n{c.text}")
-                              if len(f := _folded(w)) >= 4})
+            spelled = _spelled({w for c in chunks.values() for w in words(f"{c.title}\n{c.text}")})
         except ValueError as e:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         return cls(retriever, ids, spelled)
