@@ -129,9 +129,11 @@ class KeywordIndex:
 
     def frequency(self, token: str) -> int:
         """How many chunks hold this token (its column's length in bm25s's matrix)."""
-        column = self.retriever.vocab_dict.get(token) if len(self.ids) else None
-        indptr = self.retriever.scores["indptr"] if column is not None else ()
-        return int(indptr[column + 1] - indptr[column]) if column is not None and column + 1 < len(indptr) else 0
+        column = self.retriever.vocab_dict.get(token) if len(self.ids) and token else None
+        if column is None:  # unknown, or bm25s's empty token, which has no column
+            return 0
+        indptr = self.retriever.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column])
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> KeywordIndex:
