@@ -191,6 +191,9 @@ class KeywordIndex:
             spelled = _spelled({w for c in chunks.values() for w in words(f"{c.title}\n{c.text}")})
         except ValueError as e:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
+        if not (isinstance(spelled, list) and all(isinstance(w, str) and w for w in spelled)):
+            raise IndexMismatchError(f"{folder} is damaged (words.json is not a list of words); "
+                                     "run `veille index build`")
         return cls(retriever, ids, spelled)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
