@@ -1,10 +1,10 @@
-"""Peak memory of building the keyword index: bm25s given token strings, against veille's token ids.
+"""Peak memory of building the keyword index: bm25s given token strings, against veille's own build.
 
 Reads the chunks of the largest cached OrangeSum index (bench/orangesum.py) and builds BM25 over them one
 way, in this process; run it once per way so that each peak is its own.
 
     python bench/keyword_memory.py tokens   # bm25s.BM25().index(lists of token strings), the old way
-    python bench/keyword_memory.py ids      # veille.keyword.KeywordIndex.build
+    python bench/keyword_memory.py ids      # veille.keyword.KeywordIndex.build (its score matrix in place)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 
 from orangesum import CACHE
 
-from veille.keyword import KeywordIndex, tokenize
+from veille.keyword import KeywordIndex, indexed_text, tokenize
 from veille.store import read_chunks
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     if args.way == "tokens":
         import bm25s
 
-        bm25s.BM25().index([tokenize(f"{c.title}\n{c.text}") or ["~"] for c in chunks], show_progress=False)
+        bm25s.BM25().index([tokenize(indexed_text(c)) or ["~"] for c in chunks], show_progress=False)
     else:
         KeywordIndex.build(chunks)
     print(f"| {args.way} | {len(chunks):,} | {time.perf_counter() - t:.0f} | {before:,.0f} | {peak_mb():,.0f} "

@@ -128,10 +128,10 @@ def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, p
     store = prev.store if prev else new_store(settings, embedder.dimension, folder)
     chunks = dict(prev.chunks) if prev else {}
     next_id = int(prev.manifest["next_id"]) if prev else 0
-    # An index from before keyword/words.json is rewritten once (nothing re-embedded): without the file,
-    # every load lists the corpus's words from all its chunks.
+    # An older keyword folder is rewritten once (nothing re-embedded): until then every load lists the
+    # corpus's words from all its chunks.
     if (prev and not (added or updated or removed) and prev.manifest.get("corpus") == str(corpus)
-            and (folder / "keyword" / "words.json").is_file()):
+            and KeywordIndex.is_current(folder / "keyword")):
         return BuildReport(unchanged=len(current), skipped=tuple(skipped), duplicates=tuple(duplicates),
                            total_chunks=len(chunks), articles=len(current))
     gone = np.array([i for s in updated + removed for i in old[s]["chunks"]], dtype=np.int64)

@@ -85,6 +85,11 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     return (stem, "~" + skeleton(low)) if not word.isdigit() and len(word) >= 4 else (stem,)
 
 
+def indexed_text(chunk: Chunk) -> str:
+    """What the keyword index reads of a chunk: its article's title, then its text."""
+    return f"{chunk.title}\n{chunk.text}"
+
+
 def _spelled(surface: set[str]) -> list[str]:
     """The distinct words of 4 letters or more, folded, sorted."""
     return sorted({f for w in surface if len(f := fold(w)) >= 4})
@@ -147,7 +152,7 @@ class KeywordIndex:
         surface: set[str] = set()
         tokens, counts, lengths, pairs = array("i"), array("H"), array("i"), array("i")
         for c in chunks:
-            ws = words(f"{c.title}\n{c.text}")
+            ws = words(indexed_text(c))
             surface.update(ws)
             own = [t for w in ws for t in _word_tokens(w)] or ["~"]  # tokenize(), its words kept
             ids = np.array([vocab.setdefault(t, len(vocab)) for t in own], dtype=np.int32)
@@ -174,6 +179,11 @@ class KeywordIndex:
         (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
         (folder / "words.json").write_text(json.dumps(self.spelled, ensure_ascii=False), encoding="utf-8")
 
+    @staticmethod
+    def is_current(folder: Path) -> bool:
+        """False for a keyword folder written before words.json: the next build rewrites it."""
+        return (folder / "words.json").is_file()
+
     @classmethod
     def load(cls, folder: Path, chunks: dict[int, Chunk]) -> KeywordIndex:
         import bm25s
@@ -188,7 +198,7 @@ class KeywordIndex:
         try:
             spelled = json.loads((folder / "words.json").read_text(encoding="utf-8"))
         except FileNotFoundError:  # an index built before 2026-11-23: its words, once, from its chunks
-            spelled = _spelled({w for c in chunks.values() for w in words(f"{c.title}\n{c.text}")})
+            spelled = _spelled({w for c in chunks.values() for w in words(indexed_text(c))})
         except ValueError as e:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         if not (isinstance(spelled, list) and all(isinstance(w, str) and w for w in spelled)):
