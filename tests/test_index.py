@@ -60,7 +60,7 @@ def test_an_unchanged_corpus_embeds_nothing_and_keeps_the_index_files(own_index:
 
 def test_an_index_from_before_words_json_answers_and_is_rewritten_once_without_embedding(own_index: Index) -> None:
     folder = own_index.folder
-    (folder / "keyword" / "words.json").unlink()  # as an index built before 2026-11-23 has it
+    (folder / "keyword" / "words.json").unlink()  # as an index built before words.json has it
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     del manifest["files"]["keyword/words.json"]
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

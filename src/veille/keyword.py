@@ -197,7 +197,7 @@ class KeywordIndex:
             raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")
         try:
             spelled = json.loads((folder / "words.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:  # an index built before 2026-11-23: its words, once, from its chunks
+        except FileNotFoundError:  # an index built before words.json: its words, once, from its chunks
             spelled = _spelled({w for c in chunks.values() for w in words(indexed_text(c))})
         except ValueError as e:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
