@@ -69,6 +69,7 @@ serve: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests ui bench
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports --no-cache  # the import contracts in pyproject.toml; no cache folder left behind
 
 # Benchmarks print Markdown tables and keep them in bench/results/. Quick: about 10 minutes on 2 cores (idle).
 # Full: hours (OrangeSum's 10,000 articles are embedded once, then cached in ~/.cache/veille/bench).

@@ -9,7 +9,7 @@ import pytest
 from veille.chunk import sentence_spans
 from veille.errors import InputError
 from veille.ingest import read_article
-from veille.quotes import find_in_articles, find_quote, quote_from_question
+from veille.quotes import check_quote, find_in_articles, quote_answer, quote_from_question
 from veille.speakers import speaker_of
 from veille.types import QuoteMatch
 
@@ -218,21 +218,14 @@ def test_a_quote_over_two_sentences_gives_both_as_its_sentence(corpus: list) -> 
     _assert_offsets(corpus, [m])
 
 
-class _FakeIndex:
-    """What find_quote needs of an Index: its article list and each article's original text."""
-
-    def __init__(self, corpus: list) -> None:
-        self.corpus = corpus
-
-    def articles(self) -> list[dict]:
-        return [{"source": s, "title": t, "date": d, "chunks": 1} for s, _, t, d in self.corpus]
-
-    def original(self, source: str) -> str:
-        return next(o for s, o, _, _ in self.corpus if s == source)
-
-
-def test_find_quote_searches_the_index_articles(corpus: list) -> None:
-    (m,) = find_quote(_FakeIndex(corpus), "c’est notre affaire")  # type: ignore[arg-type]
+def test_a_quote_answer_names_the_speaker_and_cites_the_passage_around_it(corpus: list) -> None:
+    (m,) = find_in_articles(corpus, "c’est notre affaire")
     assert (m.source, m.kind, m.speaker, m.date) == (PUTIN, "normalised", "Poutine", "2024-10-29T11:12")
+    original = next(o for s, o, _, _ in corpus if s == PUTIN)
+    start, end = max(0, m.sentence_start - 40), min(len(original), m.sentence_end + 10)
+    answer = quote_answer("qui a dit « c'est notre affaire » ?", m, start, end, original[start:end])
+    assert answer.text.startswith("Poutine l'a dit") and answer.short == "Poutine" and answer.text.endswith("[1]")
+    (c,) = answer.citations
+    assert original[c.quote_start : c.quote_end] == c.quote == m.sentence
     with pytest.raises(InputError):
-        find_quote(_FakeIndex(corpus), " ")  # type: ignore[arg-type]
+        check_quote(" ")

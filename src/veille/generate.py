@@ -12,21 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from .answer import REFUSAL, compose, contextualize, score_candidates
+from .answer import REFUSAL, answer_question, contextualize
+from .ask import Reader, passages
 from .check import check_answer
 from .chunk import sentence_spans
+from .evidence import Question, select
 from .keyword import tokenize
 from .retrieve import check_query
+from .terms import Vocabulary
 from .types import Answer, Citation, Hit
-
-if TYPE_CHECKING:
-    from .index import Index
 
 # Measured with bench/llm.py on 6 golden questions (docs/BENCHMARKS.md): 2 passages 5/6 right, first token
 # 6.8 s; 3 passages 4/6, 11.5 s; 4 passages 3/6, 14.6 s. The 1.5B model does best with short contexts.
@@ -49,12 +49,12 @@ def format_passages(hits: list[Hit]) -> str:
     return "\n\n".join(f"[{n}] {h.chunk.text}" for n, h in enumerate(hits, 1))
 
 
-def build_chain(index: Index, model: Any, k: int = PASSAGES) -> Runnable:
+def build_chain(index: Reader, model: Any, k: int = PASSAGES) -> Runnable:
     """The whole LCEL chain, question -> checked Answer (no streaming; `stream_answer` streams)."""
     retrieve: Runnable = RunnableLambda(lambda q: {"question": q, "hits": index.search(q, k)})
     generate = (RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["hits"])})
                 | PROMPT | model | StrOutputParser())
-    check: Runnable = RunnableLambda(lambda x: finalize(index, x["question"], x["hits"], x["generated"]))
+    check: Runnable = RunnableLambda(lambda x: finalize(index.vocabulary, x["question"], x["hits"], x["generated"]))
     return retrieve | RunnablePassthrough.assign(generated=generate) | check
 
 
@@ -66,14 +66,14 @@ def _quote_span(claim: str, hit: Hit) -> tuple[int, int]:
     return hit.chunk.start + a, hit.chunk.start + b
 
 
-def finalize(index: Index, question: str, hits: list[Hit], generated: str, asked: str | None = None) -> Answer:
+def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: str, asked: str | None = None) -> Answer:
     """Check the generated text against its passages; renumber citations in order of use."""
     # Small models often state the right fact without its marker: the check then cites the passage that
     # holds every number and name of the sentence, or removes the sentence.
     checked = check_answer(generated, {n: h.chunk.text for n, h in enumerate(hits, 1)}, attribute=True)
     asked = asked or question
     if checked.refusal or checked.empty:
-        extractive = compose(question, score_candidates(index, question, hits), hits)
+        extractive = answer_question(question, hits, vocabulary)
         if checked.refusal and extractive.abstained:
             return replace(extractive, question=asked, mode="llm")
         return replace(extractive, question=asked, mode="llm", fallback=True)
@@ -89,21 +89,21 @@ def finalize(index: Index, question: str, hits: list[Hit], generated: str, asked
     return Answer(asked, text, tuple(citations), mode="llm", checked=True, fallback=False)
 
 
-def stream_answer(index: Index, question: str, model: Any, history: Sequence[str] = (),
-                  k: int = PASSAGES) -> Iterator[str | Answer]:
+def stream_answer(index: Reader, question: str, model: Any, history: Sequence[str] = (),
+                  k: int = PASSAGES, search_k: int = 5) -> Iterator[str | Answer]:
     """Yield the model's tokens as they come, then the checked Answer (always last)."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
-    hits = index.search(question, max(index.settings.k, 6))
-    candidates = score_candidates(index, question, hits)
-    gate = compose(question, candidates, hits)
+    hits = index.search(question, passages(search_k))
+    gate = answer_question(question, hits, index.vocabulary)
     if gate.abstained:  # nothing here answers it: no need to ask the model
         yield replace(gate, question=asked, mode="llm")
         return
     # The passages holding the best sentences, best first: the model reads the evidence the gate found.
+    candidates = select(Question.read(question, index.vocabulary), hits)
     top = list({id(c.hit): c.hit for c in candidates}.values())[:k]
     generated = []
     for token in (PROMPT | model | StrOutputParser()).stream({"question": question, "passages": format_passages(top)}):
         generated.append(token)
         yield token
-    yield finalize(index, question, top, "".join(generated), asked)
+    yield finalize(index.vocabulary, question, top, "".join(generated), asked)

@@ -39,6 +39,7 @@ from .store import (
     verify_files,
     write_index,
 )
+from .terms import Vocabulary
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class Index:
         self._state = _load_state(folder, embedder, settings)
         self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
         self._llm: Any = None
+        self._vocabulary: tuple[_State, Vocabulary] | None = None
 
     # -- what is in it
     @property
@@ -217,6 +219,15 @@ class Index:
     @property
     def chunks(self) -> dict[int, Chunk]:
         return self._state.chunks
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The corpus statistics the answer stages read: chunk count, token frequencies, words."""
+        state = self._state
+        if self._vocabulary is None or self._vocabulary[0] is not state:
+            kw = state.keyword
+            self._vocabulary = (state, Vocabulary(len(state.chunks), kw.frequency, kw.spelled))
+        return self._vocabulary[1]
 
     def status(self) -> dict[str, Any]:
         m = self.manifest
@@ -256,9 +267,9 @@ class Index:
             return answer
         if mode != "extractive":
             raise InputError(f"unknown answer mode {mode!r}; use 'extractive' or 'llm'")
-        from .answer import answer_question
+        from .ask import ask
 
-        return answer_question(self, question, history)
+        return ask(self, question, history, self.settings.k)
 
     def ask_stream(self, question: str, history: Sequence[str] = (), mode: str = "llm") -> Iterator[str | Answer]:
         """The answer's tokens as the model writes them, then the checked Answer (always the last item)."""
@@ -267,7 +278,7 @@ class Index:
             return
         from .generate import stream_answer
 
-        yield from stream_answer(self, question, self.chat_model(), history)
+        yield from stream_answer(self, question, self.chat_model(), history, search_k=self.settings.k)
 
     def chat_model(self) -> Any:
         """The language model of the generative mode, loaded once."""
@@ -278,9 +289,23 @@ class Index:
         return self._llm
 
     def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]:
-        from .quotes import find_quote
+        from .quotes import check_quote, find_in_articles
 
-        return find_quote(self, text, limit)
+        check_quote(text)  # before reading every article
+        arts = ((a["source"], self.original(a["source"]), a["title"], a["date"]) for a in self.articles())
+        return find_in_articles(arts, text, limit)
+
+    def passage_around(self, source: str, offset: int) -> tuple[int, int, str]:
+        """(start, end, text) of the article's chunk holding the offset (its sentence if none does)."""
+        ids = self.manifest["articles"][source]["chunks"]  # the article's own chunks, not the whole index
+        chunk = next((c for c in map(self.chunks.__getitem__, ids) if c.start <= offset < c.end), None)
+        if chunk is not None:
+            return chunk.start, chunk.end, chunk.text
+        text = self.original(source)
+        from .chunk import sentence_spans
+
+        a, b = next(((a, b) for a, b in sentence_spans(text) if a <= offset < b), (offset, offset + 1))
+        return a, b, text[a:b]
 
     # -- writing
     def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .errors import IndexBusyError, IndexMismatchError, InputError, StoreError
-from .store import FIX, VectorStore
+from .vectors import FIX, VectorStore
 
 if TYPE_CHECKING:
     from .settings import Settings

@@ -17,16 +17,12 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
 
 from .chunk import sentence_spans
 from .errors import InputError
 from .ingest import clean
 from .speakers import speaker_of
-from .types import QuoteMatch
-
-if TYPE_CHECKING:
-    from .index import Index
+from .types import Answer, Citation, QuoteMatch
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +214,17 @@ def find_in_articles(articles: Iterable[tuple[str, str, str, str | None]], text:
     return out
 
 
-def find_quote(index: Index, text: str, limit: int = 10) -> list[QuoteMatch]:
-    """Where the quotation appears in the index's articles (read from the corpus files), best first."""
-    _check(text)  # before reading every article
-    arts = ((a["source"], index.original(a["source"]), a["title"], a["date"]) for a in index.articles())
-    return find_in_articles(arts, text, limit)
+def check_quote(text: str) -> str:
+    """The quotation as searched, or the error saying why it cannot be (before any article is read)."""
+    return _check(text)
+
+
+def quote_answer(question: str, m: QuoteMatch, start: int, end: int, passage: str) -> Answer:
+    """« Qui a dit … ? »: who the article says spoke the words, citing the passage start:end around them."""
+    citation = Citation(1, m.source, m.title, m.date, start, end, passage, m.score,
+                        max(start, m.sentence_start), min(end, m.sentence_end))
+    who = f"{m.speaker} l'a dit" if m.speaker else "L'article ne dit pas qui l'a dit"
+    return Answer(question, f"{who} : « {citation.quote} » [1]", (citation,), short=m.speaker)
 
 
 # -- Questions that are quote lookups: "qui a dit « ... » ?", "who said 'x'", "où apparaît « ... »".

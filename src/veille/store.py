@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from .errors import IndexBusyError, IndexMismatchError, IndexMissingError, InputError
 from .files import sha256_file
 from .types import Chunk
+from .vectors import FIX, VectorStore  # also imported from here by index.py
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -31,37 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "veille-index/1"
-FIX = "run `veille index build` to rebuild it"
-
-
-class VectorStore(ABC):
-    """Vectors keyed by chunk id, searched by inner product. FAISS files in the index folder by default."""
-
-    kind = "?"
-
-    @abstractmethod
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-    @abstractmethod
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-    @abstractmethod
-    def remove(self, ids: np.ndarray) -> None: ...
-    @abstractmethod
-    def save(self, folder: Path) -> None: ...
-    @abstractmethod
-    def __len__(self) -> int: ...
-    @abstractmethod
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids int64, vectors float32) of every chunk the index knows: export, or a move to another store."""
-
-    def describe(self) -> dict[str, Any]:
-        """What the manifest records of this store ("vector_store")."""
-        return {"kind": self.kind}
-
-    def prepare(self, settings: Settings) -> None:  # noqa: B027 - a hook, most stores need nothing here
-        """Called when a build has added and removed its vectors, before `save`: the place to re-tune."""
-
-    def commit(self) -> None:  # noqa: B027
-        """Called once the new index folder is in place (a remote store drops what the old one used)."""
 
 
 class FaissStore(VectorStore):

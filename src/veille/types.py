@@ -79,10 +79,19 @@ class Citation:
     score: float
     quote_start: int  # span of the quoted sentence, in file offsets like start/end
     quote_end: int
+    short_start: int | None = None  # span of the short answer, when this citation holds it
+    short_end: int | None = None
 
     @property
     def quote(self) -> str:
         return self.text[self.quote_start - self.start : self.quote_end - self.start]
+
+    @property
+    def short(self) -> str | None:
+        """The short answer's words as the article writes them, when this citation holds them."""
+        if self.short_start is None or self.short_end is None:
+            return None
+        return self.text[self.short_start - self.start : self.short_end - self.start]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -103,12 +112,13 @@ class Answer:
     checked: bool = True
     fallback: bool = False
     understood: str | None = None  # the question as completed from the conversation, when it was
-
+    short: str | None = None  # the answer itself (a figure, a name, a date...), as the text opens with it
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,
+            "short": self.short,
             "abstained": self.abstained,
             "mode": self.mode,
             "checked": self.checked,

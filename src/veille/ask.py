@@ -1,0 +1,60 @@
+"""One question, start to finish: complete a follow-up, look up a quotation, or search and answer.
+
+It reads the index through `Reader`, the few calls it needs, so that it and the stages it drives
+(answer.py, quotes.py) never import the Index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from .answer import answer_question, contextualize
+from .quotes import quote_answer, quote_from_question
+from .retrieve import check_query
+from .terms import Vocabulary
+from .types import Answer, Hit, QuoteMatch
+
+MIN_PASSAGES = 6  # passages the answerer reads, at least (more than search's default k: measured on PIAF dev)
+MIN_FUZZY_QUOTE = 0.8
+
+
+class Reader(Protocol):
+    """What answering needs of an index."""
+
+    @property
+    def vocabulary(self) -> Vocabulary: ...
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]: ...
+
+    def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]: ...
+
+    def passage_around(self, source: str, offset: int) -> tuple[int, int, str]: ...
+
+
+def passages(k: int) -> int:
+    return max(k, MIN_PASSAGES)
+
+
+def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
+    """Answer from the index: a quote lookup for « qui a dit … », otherwise extractive QA. `history`
+    holds the conversation's earlier questions, so that follow-ups can lean on them."""
+    asked = check_query(question)
+    question = contextualize(asked, list(history))
+    answer = _quoted(reader, question) or answer_question(question, reader.search(question, passages(k)),
+                                                          reader.vocabulary)
+    return answer if question == asked else replace(answer, question=asked, understood=question)
+
+
+def _quoted(reader: Reader, question: str) -> Answer | None:
+    """« Qui a dit … ? »: where the words appear and who the article says spoke them."""
+    quote = quote_from_question(question)
+    if not quote:
+        return None
+    matches = [m for m in reader.cite(quote, 5) if m.kind != "fuzzy" or m.score >= MIN_FUZZY_QUOTE]
+    if not matches:
+        return None
+    m = matches[0]
+    start, end, passage = reader.passage_around(m.source, m.start)
+    return quote_answer(question, m, start, end, passage)

@@ -1,0 +1,146 @@
+"""The short answer: the few words of the evidence that answer (a figure, a name, a date, a place).
+
+Candidate spans are runs of up to MAX_TOKENS words of the chosen sentences that cross no punctuation.
+Each gets features (its length; whether it repeats the question, which an answer rarely does; how
+near it stands to the question's words; digits, years, months, capitals, the word before it) crossed
+with the kind of answer asked for, and a logistic model fitted on PIAF dev by bench/fit_answer.py
+(weights/short.json) picks the best. A relative day in the answer of a « quand » question is given
+as its full date, read against the article's date (dates.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .dates import find_relative, resolve
+from .evidence import LogisticModel, load_model
+from .keyword import fold, tokenize
+from .terms import KINDS, MONTHS
+
+MAX_TOKENS = 10
+# A word (hyphens and a trailing elision kept: « l' », « aujourd' »), a number with its thousands
+# separators or decimals (« 10.000 », « 1 500 », « 3,5 »), or one punctuation mark.
+_TOKEN = re.compile(r"\d+(?:[.\u00a0\u202f ]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?|\w+(?:-\w+)*['’]?|[^\w\s]")
+_ARTICLES = {"le", "la", "les", "l'", "un", "une", "des", "du", "de", "d'"}
+_STOPS = _ARTICLES | {"et", "ou", "à", "a", "au", "aux", "en", "dans", "par", "pour", "sur", "qui", "que", "qu'",
+                      "dont", "se", "s'", "ne", "n'", "est", "sont", "son", "sa", "ses", "il", "elle", "ils",
+                      "elles", "ce", "cette", "avec", "comme"}
+_PREPOSITIONS = {"à", "a", "en", "au", "aux", "dans", "par", "de", "d'", "du", "des", "pour", "sur", "vers", "chez",
+                 "depuis", "entre", "selon", "jusqu'", "avant", "après", "pendant", "contre", "sous"}
+_COPULAS = {"est", "était", "sont", "étaient", "fut", "furent", "devient", "reste", "appelé", "appelée", "nommé",
+            "nommée", "surnommé", "surnommée"}
+_MONTH_RE = re.compile(rf"^(?:{MONTHS})$", re.I)
+_SHAPE = ("digit", "year", "month", "capital", "long", "near", "after_prep", "overlap")
+FEATURES = (
+    "len1", "len2", "len3", "len4", "len5_6", "len7", "overlap", "any_overlap", "digit", "year", "month",
+    "capital_share", "starts_capital", "near", "left_match", "right_match", "sentence_start", "sentence_end",
+    "after_punct", "before_punct", "after_prep", "after_copula", "starts_stop", "in_parens", "position",
+    *(f"{k}:{s}" for k in KINDS for s in _SHAPE),
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # offsets in the evidence text
+    end: int
+    word: bool
+    stem: str  # "" for punctuation and stop words
+
+
+@dataclass
+class Span:
+    start: int  # offsets in the evidence text
+    end: int
+    features: dict[str, float]
+    probability: float = 0.0
+
+
+def tokens_of(text: str) -> list[Token]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        t = m.group()
+        word = t[0].isalnum()
+        toks = tokenize(t) if word and fold(t) not in _STOPS else []
+        out.append(Token(t, m.start(), m.end(), word, toks[0] if toks else ""))
+    return out
+
+
+def spans(text: str, question_stems: set[str], kind: str) -> list[Span]:
+    """Every candidate span of the text with its features."""
+    toks = tokens_of(text)
+    matched = [i for i, t in enumerate(toks) if t.stem and t.stem in question_stems]
+    out = []
+    n = len(toks)
+    for i in range(n):
+        if not toks[i].word or fold(toks[i].text) in _ARTICLES:
+            continue
+        for j in range(i, min(n, i + MAX_TOKENS)):
+            if not toks[j].word:
+                break
+            if fold(toks[j].text) in _STOPS:
+                continue
+            out.append(Span(toks[i].start, toks[j].end, _features(toks, i, j, matched, question_stems, kind)))
+    return out
+
+
+def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[str], kind: str) -> dict[str, float]:
+    words = toks[i : j + 1]
+    length = len(words)
+    content = [t for t in words if t.stem]
+    overlap = sum(t.stem in stems for t in content) / len(content) if content else 0.0
+    outside = [m for m in matched if m < i or m > j]
+    near = min((i - m if m < i else m - j for m in outside), default=99)
+    prev = fold(toks[i - 1].text) if i > 0 else ""
+    nxt = toks[j + 1].text if j + 1 < len(toks) else ""
+    capitals = sum(t.text[0].isupper() for t in words) / length
+    f = {
+        "len1": float(length == 1), "len2": float(length == 2), "len3": float(length == 3),
+        "len4": float(length == 4), "len5_6": float(5 <= length <= 6), "len7": float(length >= 7),
+        "overlap": overlap, "any_overlap": float(overlap > 0),
+        "digit": float(any(t.text[0].isdigit() for t in words)),
+        "year": float(any(re.fullmatch(r"1\d{3}|20\d\d", t.text) for t in words)),
+        "month": float(any(_MONTH_RE.match(t.text) for t in words)),
+        "capital_share": capitals, "starts_capital": float(words[0].text[0].isupper()),
+        "near": 1.0 / (1.0 + near),
+        "left_match": float(any(0 < i - m <= 3 for m in outside)),
+        "right_match": float(any(0 < m - j <= 3 for m in outside)),
+        "sentence_start": float(i == 0), "sentence_end": float(j + 1 >= len(toks) or nxt in ".!?…"),
+        "after_punct": float(i > 0 and not toks[i - 1].word), "before_punct": float(bool(nxt) and not nxt[0].isalnum()),
+        "after_prep": float(prev in _PREPOSITIONS), "after_copula": float(prev in _COPULAS),
+        "starts_stop": float(fold(words[0].text) in _STOPS),
+        "in_parens": float(prev == "(" and nxt == ")"),
+        "position": math.log1p(i),
+    }
+    shape = {"digit": f["digit"], "year": f["year"], "month": f["month"], "capital": capitals,
+             "long": float(length >= 4), "near": f["near"], "after_prep": f["after_prep"], "overlap": overlap}
+    for k in KINDS:
+        for s in _SHAPE:
+            f[f"{k}:{s}"] = shape[s] if k == kind else 0.0
+    return f
+
+
+def best_span(text: str, question_stems: set[str], kind: str, model: LogisticModel | None = None) -> Span | None:
+    """The span of the evidence text most likely to be the answer, or None if it has no word."""
+    import numpy as np
+
+    model = model or load_model("short")
+    cands = spans(text, question_stems, kind)
+    if not cands:
+        return None
+    x = np.array([[s.features[n] for n in model.names] for s in cands], dtype=np.float64)
+    for s, p in zip(cands, model.probability(x), strict=True):
+        s.probability = float(p)
+    return max(cands, key=lambda s: (s.probability, -(s.end - s.start)))
+
+
+def as_date(text: str, span: Span, article_date: str | None) -> str | None:
+    """The span's relative day (or the one nearest it in the text) as a full date, if it has one."""
+    found = find_relative(text)
+    if not found or not article_date:
+        return None
+    a, b, phrase = min(found, key=lambda t: (0 if t[0] < span.end and span.start < t[1] else 1,
+                                             abs(t[0] - span.start)))
+    return resolve(phrase, article_date)

@@ -1,0 +1,125 @@
+"""The question's words, weighted by how rare the corpus says they are, and what kind of answer it asks.
+
+The answer stages see the corpus only through `Vocabulary`: how many chunks there are, in how many a
+token appears, and the corpus's words for spelling correction. Nothing here knows the Index.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .keyword import fold, normalise_numbers, tokenize, words
+
+# The question words PIAF's and the seeds' questions open with, most specific first: the evidence and
+# short-answer models learn one weight per kind (bench/fit_answer.py).
+KINDS = ("number", "date", "place", "person", "what", "how", "why", "other")
+_KIND_PATTERNS = {
+    "number": r"\b(?:combien|how (?:many|much)|quel(?:le)?s? (?:nombre|montant|chiffre|pourcentage|taille|"
+              r"superficie|population|âge|distance|durée)|nombre de)\b",
+    "date": r"\b(?:quand|when|quel jour|quelle date|en quelle année|à quelle (?:époque|date|période)|"
+            r"depuis quand|en quel siècle|quelle année|what (?:day|date)|de quand)\b",
+    "place": r"(?:\boù\b|\bou (?:sont|se|est|ont|a)\b|\bwhere\b|\bdans quel(?:le)? (?:région|ville|pays|lieu)\b|"
+             r"\bquel(?:le)? (?:ville|pays|région|lieu)\b)",
+    "person": r"\b(?:qui|who|quel (?:responsable|dirigeant|ministre|président|roi|auteur|homme))\b",
+    "what": r"\b(?:que|quoi|qu['’]|quel|quelle|quels|quelles|what|which|lequel|laquelle)\b",
+    "how": r"\b(?:comment|how)\b",
+    "why": r"\b(?:pourquoi|why)\b",
+}
+KIND_RE = {k: re.compile(p, re.I) for k, p in _KIND_PATTERNS.items()}
+# What a sentence holding each kind of answer has in it.
+_NUMBER = re.compile(r"\d|\b(?:millier|milliers|million|millions|milliard|centaines|dizaines)\b", re.I)
+MONTHS = ("janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|"
+          "decembre")
+_DATE = re.compile(
+    rf"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|{MONTHS}|siècle|hier|aujourd|"
+    r"(?:1[0-9]|20)\d\d|[IVX]+e)\b", re.I)
+_PLACE = re.compile(r"\b(?:à|en|au|aux|dans|vers|depuis|de la région de|région de)\s+(?:l['’]|la |le )?[A-ZÉ]\w+")
+_PERSON = re.compile(r"\b[A-ZÉ][a-zéèëïöüç]+(?:[- ](?:[A-ZÉ][a-zéèëïöüç]+|von|der|de|al|d'))*\s[A-ZÉ][a-zéèëïöüç]+")
+_HAS = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "person": _PERSON}
+_STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article articles source sources") if t[0] != "~"}
+_ENGLISH = set("how many much who what which where when the is are of did does according was were said".split())
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer asked for, by the question word that comes first (« Quel roi … qui … » asks
+    for what the « quel » asks, not a person)."""
+    found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(KIND_RE.items())
+             if (m := pattern.search(question))]
+    return min(found)[2] if found else "other"
+
+
+def has_kind(sentence: str, kind: str) -> bool:
+    """Whether the sentence holds the kind of thing asked for (any sentence does for open questions)."""
+    pattern = _HAS.get(kind)
+    return pattern is None or bool(pattern.search(normalise_numbers(sentence) if kind == "number" else sentence))
+
+
+def is_english(question: str) -> bool:
+    """Two or more English function words: a question asked in English."""
+    return len(set(re.findall(r"[a-z]+", question.lower())) & _ENGLISH) >= 2
+
+
+@dataclass
+class Vocabulary:
+    """What the answer stages know of the corpus."""
+
+    chunks: int
+    frequency: Callable[[str], int]  # in how many chunks a token (stem or skeleton) appears
+    spelled: Sequence[str] = ()  # the corpus's words, folded, for spelling correction
+    _buckets: dict[tuple[str, int], list[str]] | None = field(default=None, repr=False)
+
+    def correct(self, word: str) -> str:
+        """A word the corpus never uses, replaced by the corpus word it is most likely a misspelling of."""
+        f = fold(word)
+        if len(f) < 5 or f.isdigit():
+            return word
+        if self._buckets is None:  # bucketed by (first letter, length) once per vocabulary
+            self._buckets = {}
+            for w in self.spelled:
+                self._buckets.setdefault((w[0], len(w)), []).append(w)
+        pool = [w for n in range(len(f) - 2, len(f) + 3) for w in self._buckets.get((f[0], n), ())]
+        best = difflib.get_close_matches(f, pool, n=1, cutoff=0.8)
+        return best[0] if best else word
+
+
+Weights = dict[tuple[str, str], float]  # (stem, spelling skeleton) -> IDF weight
+
+
+def term_weights(vocabulary: Vocabulary, question: str) -> Weights:
+    """Question words (stem, skeleton) with IDF weights. A French word the corpus never uses weighs the
+    most: it is what the question is about and nothing here speaks of it. In an English question such
+    a word is just English, so it weighs nothing and the names carry the match."""
+    n_docs = max(1, vocabulary.chunks)
+    english = is_english(question)
+    freq_of = vocabulary.frequency
+    weights: Weights = {}
+    for w in words(question):
+        toks = tokenize(w)
+        if not toks or toks[0] in _STRUCTURE:
+            continue
+        stem, skel = toks[0], toks[-1]
+        if not (freq_of(stem) or freq_of(skel)):
+            fixed = tokenize(vocabulary.correct(w))
+            if fixed and (freq_of(fixed[0]) or freq_of(fixed[-1])):
+                stem, skel = fixed[0], fixed[-1]
+        freq = max(freq_of(stem), freq_of(skel))
+        if freq == 0 and english:
+            continue
+        weights[(stem, skel)] = math.log(1 + n_docs / (1 + freq))
+    return weights
+
+
+def coverage(weights: Weights, tokens: set[str]) -> float:
+    """Weighted share of the question's words present, by stem or by spelling skeleton."""
+    total = sum(weights.values())
+    got = sum(w for (stem, skel), w in weights.items() if stem in tokens or skel in tokens)
+    return got / total if total else 0.0
+
+
+def matched(weights: Weights, tokens: set[str]) -> int:
+    """How many of the question's words are present (unweighted)."""
+    return sum(1 for stem, skel in weights if stem in tokens or skel in tokens)
