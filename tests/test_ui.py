@@ -197,6 +197,10 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
         page.locator("#chat a.veille-marker").last.click()
         page.wait_for_function("() => document.querySelector('#cards .veille-card.flash') !== null", timeout=5000)
         assert "8.000" in card.locator("mark").inner_text()
+        # the short answer opens the reply in bold, and is bold inside the highlighted sentence of its card
+        short = page.locator("#chat b.veille-short").last.inner_text()
+        assert "10.000" in short and "8.000" in short
+        assert card.locator("mark b.veille-short").inner_text() == short
         assert card.is_visible()
         page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
         # a follow-up keeps the conversation and is still cited

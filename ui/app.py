@@ -42,6 +42,7 @@ CSS = """
 .veille-card .meta {font-size: .8em; opacity: .8; margin-bottom: .4em; word-break: break-all}
 .veille-card .passage {font-size: .92em; line-height: 1.45; white-space: pre-wrap}
 .veille-card mark {background: #ffe58a; color: #000; padding: 0 .1em}
+.veille-card mark b.veille-short {background: #ffc94d; text-decoration: underline}
 .veille-refusal {font-weight: 600}
 a.veille-marker {font-weight: 600; text-decoration: none; cursor: pointer}
 .veille-error {color: #b00020; font-weight: 600}
@@ -69,6 +70,10 @@ JS = """
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer with each [n] a link to its card."""
     text = html.escape(answer.text, quote=False)
+    if answer.short and not answer.abstained:  # the answer opens with its short answer: in bold
+        short = html.escape(answer.short, quote=False)
+        if text.startswith(short):
+            text = f'<b class="veille-short">{short}</b>{text[len(short):]}'
     text = re.sub(r"\[(\d+)\]",
                   lambda m: f'<a class="veille-marker" href="#cite-{turn}-{m.group(1)}">[{m.group(1)}]</a>', text)
     if answer.abstained:
@@ -82,9 +87,15 @@ def answer_html(answer: Answer, turn: int) -> str:
     return text
 
 
-def _highlight(passage: str, start: int, end: int) -> str:
-    return (html.escape(passage[:start]) + "<mark>" + html.escape(passage[start:end]) + "</mark>"
-            + html.escape(passage[end:]))
+def _highlight(passage: str, start: int, end: int, short: tuple[int, int] | None = None) -> str:
+    """The passage with the quoted sentence marked, and inside it the short answer in bold."""
+    if short is None or not start <= short[0] < short[1] <= end:
+        inner = html.escape(passage[start:end])
+    else:
+        a, b = short
+        inner = (html.escape(passage[start:a]) + '<b class="veille-short">' + html.escape(passage[a:b]) + "</b>"
+                 + html.escape(passage[b:end]))
+    return html.escape(passage[:start]) + "<mark>" + inner + "</mark>" + html.escape(passage[end:])
 
 
 def cards_html(answer: Answer | None, turn: int) -> str:
@@ -94,7 +105,9 @@ def cards_html(answer: Answer | None, turn: int) -> str:
     cards = []
     for c in answer.citations:
         meta = " · ".join(x for x in (c.source, c.date or "", f"score {c.score:.3f}", f"[{c.start}:{c.end}]") if x)
-        passage = _highlight(c.text, c.quote_start - c.start, c.quote_end - c.start)
+        short = (c.short_start - c.start, c.short_end - c.start) \
+            if c.short_start is not None and c.short_end is not None else None
+        passage = _highlight(c.text, c.quote_start - c.start, c.quote_end - c.start, short)
         cards.append(f'<div class="veille-card" id="cite-{turn}-{c.n}"><h4>[{c.n}] {html.escape(c.title)}</h4>'
                      f'<div class="meta">{html.escape(meta)}</div><div class="passage">{passage}</div></div>')
     return head + '<div class="veille-cards">' + "".join(cards) + "</div>"

@@ -292,10 +292,25 @@ def cite(text: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
 @main.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @index_option
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
+              help="A SQuAD file: PIAF's split by title digest (dev 0-7, test 8-f; see veille/squad.py).")
+@click.option("--limit", type=int, default=0, help="A SQuAD file: ask only the first N questions.")
 @click.option("--json", "as_json", is_flag=True)
 @_friendly
-def eval_cmd(file: Path, index_dir: Path | None, as_json: bool) -> None:
-    """Score answers against a JSONL file of {question, expected, sources}."""
+def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, as_json: bool) -> None:
+    """Score answers: a JSONL of {question, expected, sources}, or a SQuAD v1.1/v2.0 JSON file (PIAF's
+    format), whose paragraphs are indexed first (cached; --index to use another folder)."""
+    if file.suffix.lower() == ".json":
+        from .squad_eval import evaluate_squad, prepare
+
+        dataset, index = prepare(file, split, index_dir, progress=not as_json)
+        squad = evaluate_squad(index, dataset.questions, limit)
+        if as_json:
+            _dump(squad.to_dict())
+            return
+        for key, value in squad.scores().items():
+            click.echo(f"{key:24} {value:.3f}" if isinstance(value, float) else f"{key:24} {value}")
+        return
     from .evaluate import evaluate, read_golden
     from .index import open_index
 

@@ -20,11 +20,12 @@ import numpy as np
 
 from .chunk import sentence_spans
 from .keyword import tokenize
-from .terms import KINDS, Vocabulary, Weights, coverage, has_kind, matched, question_kind, term_weights
+from .terms import KINDS, Vocabulary, Weights, coverage, has_kind, is_english, matched, question_kind, term_weights
 from .types import Hit
 
 FEATURES = (
-    "lexical", "lexical_lead", "lexical_rest", "support", "lexical_gap", "matched_share", "bigrams", "new_share", "inv_rank", "score_ratio",
+    "lexical", "lexical_lead", "lexical_rest", "support", "lexical_gap", "matched_share", "bigrams", "new_share",
+    "inv_rank", "score_ratio",
     "dense", "keyword_found", "kind_ok", "pair", "pair_kind_other", "position", "log_chars", "title_line",
     *(f"kind_ok:{k}" for k in KINDS), *(f"lexical:{k}" for k in KINDS),
 )
@@ -42,7 +43,8 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     lexicals: tuple[float, ...] = ()  # each sentence's own coverage of the question
-    probability: float = 0.0
+    score: float = 0.0  # the evidence model's: higher is likelier to hold the answer
+    share: float = 0.0  # the softmax of the scores over the question's candidates
 
     @property
     def start(self) -> int:
@@ -65,11 +67,13 @@ class Question:
     weights: Weights
     kind: str
     bigrams: frozenset[tuple[str, str]]
+    english: bool = False
 
     @classmethod
     def read(cls, text: str, vocabulary: Vocabulary) -> Question:
         toks = [t for t in tokenize(text) if not t.startswith("~")]
-        return cls(text, term_weights(vocabulary, text), question_kind(text), frozenset(zip(toks, toks[1:], strict=False)))
+        return cls(text, term_weights(vocabulary, text), question_kind(text),
+                   frozenset(zip(toks, toks[1:], strict=False)), is_english(text))
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -156,9 +160,11 @@ class LogisticModel:
     intercept: float
     extra: dict[str, Any]
 
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
     def probability(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        return 1.0 / (1.0 + np.exp(-self.score(x)))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LogisticModel:
@@ -174,11 +180,14 @@ def load_model(name: str) -> LogisticModel:
 
 
 def select(question: Question, hits: list[Hit], model: LogisticModel | None = None) -> list[Candidate]:
-    """Every candidate of the passages with its probability of holding the answer, best first."""
+    """Every candidate of the passages with its score and share of the question's candidates, best first."""
     model = model or load_model("evidence")
     cands = candidates(hits)
     featurize(question, cands)
     if cands:
-        for cand, p in zip(cands, model.probability(matrix(cands, model.names)), strict=True):
-            cand.probability = float(p)
-    return sorted(cands, key=lambda c: (-c.probability, c.rank, c.start))
+        scores = model.score(matrix(cands, model.names))
+        shares = np.exp(scores - scores.max())
+        shares /= shares.sum()
+        for cand, z, p in zip(cands, scores, shares, strict=True):
+            cand.score, cand.share = float(z), float(p)
+    return sorted(cands, key=lambda c: (-c.score, c.rank, c.start))

@@ -66,7 +66,8 @@ def _quote_span(claim: str, hit: Hit) -> tuple[int, int]:
     return hit.chunk.start + a, hit.chunk.start + b
 
 
-def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: str, asked: str | None = None) -> Answer:
+def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: str,
+             asked: str | None = None) -> Answer:
     """Check the generated text against its passages; renumber citations in order of use."""
     # Small models often state the right fact without its marker: the check then cites the passage that
     # holds every number and name of the sentence, or removes the sentence.

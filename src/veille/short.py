@@ -37,6 +37,8 @@ FEATURES = (
     "len1", "len2", "len3", "len4", "len5_6", "len7", "overlap", "any_overlap", "digit", "year", "month",
     "capital_share", "starts_capital", "near", "left_match", "right_match", "sentence_start", "sentence_end",
     "after_punct", "before_punct", "after_prep", "after_copula", "starts_stop", "in_parens", "position",
+    "left_count", "right_count", "between", "focus_left", "focus_in", "next_stop", "after_article", "entity",
+    "verb_left", "comma_in",
     *(f"{k}:{s}" for k in KINDS for s in _SHAPE),
 )
 
@@ -55,7 +57,7 @@ class Span:
     start: int  # offsets in the evidence text
     end: int
     features: dict[str, float]
-    probability: float = 0.0
+    score: float = 0.0
 
 
 def tokens_of(text: str) -> list[Token]:
@@ -68,26 +70,41 @@ def tokens_of(text: str) -> list[Token]:
     return out
 
 
-def spans(text: str, question_stems: set[str], kind: str) -> list[Span]:
+_FOCUS = re.compile(r"\b(?:quel|quelle|quels|quelles|lequel|laquelle)\s+(?:(?:est|sont|était|étaient|fut)\s+)?"
+                    r"(?:(?:le|la|les|l['’])\s*)?(\w+)", re.I)
+_VERB_END = re.compile(r"(?:é|ée|és|ées|ait|aient|a|ont|it|irent|èrent|ent|er|ir)$")
+
+
+def focus_stems(question: str) -> set[str]:
+    """The noun that says what is asked for: « Quelle est la langue officielle » -> langue."""
+    m = _FOCUS.search(question)
+    return set(tokenize(m.group(1))) if m else set()
+
+
+def spans(text: str, question_stems: set[str], kind: str, focus: set[str] | None = None) -> list[Span]:
     """Every candidate span of the text with its features."""
     toks = tokens_of(text)
     matched = [i for i, t in enumerate(toks) if t.stem and t.stem in question_stems]
+    focus_at = [i for i, t in enumerate(toks) if t.stem and t.stem in (focus or set())]
     out = []
     n = len(toks)
     for i in range(n):
         if not toks[i].word or fold(toks[i].text) in _ARTICLES:
             continue
         for j in range(i, min(n, i + MAX_TOKENS)):
-            if not toks[j].word:
+            if not toks[j].word and not (toks[j].text == "," and j + 1 < n and toks[j + 1].word):
                 break
-            if fold(toks[j].text) in _STOPS:
+            if not toks[j].word or fold(toks[j].text) in _STOPS:
                 continue
-            out.append(Span(toks[i].start, toks[j].end, _features(toks, i, j, matched, question_stems, kind)))
+            f = _features(toks, i, j, matched, question_stems, kind)
+            f["focus_left"] = float(any(0 < i - m <= 3 for m in focus_at))
+            f["focus_in"] = float(any(i <= m <= j for m in focus_at))
+            out.append(Span(toks[i].start, toks[j].end, f))
     return out
 
 
 def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[str], kind: str) -> dict[str, float]:
-    words = toks[i : j + 1]
+    words = [t for t in toks[i : j + 1] if t.word]
     length = len(words)
     content = [t for t in words if t.stem]
     overlap = sum(t.stem in stems for t in content) / len(content) if content else 0.0
@@ -113,6 +130,16 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
         "starts_stop": float(fold(words[0].text) in _STOPS),
         "in_parens": float(prev == "(" and nxt == ")"),
         "position": math.log1p(i),
+        "left_count": sum(0 < i - m <= 6 for m in outside) / 3.0,
+        "right_count": sum(0 < m - j <= 6 for m in outside) / 3.0,
+        "between": float(any(m < i for m in outside) and any(m > j for m in outside)),
+        "next_stop": float(j + 1 < len(toks) and fold(nxt) in _STOPS),
+        "after_article": float(prev in _ARTICLES),
+        "entity": float(all(t.text[0].isupper() or t.text[0].isdigit() for t in words)
+                        and not (i > 0 and toks[i - 1].text[0].isupper() and toks[i - 1].word)
+                        and not (j + 1 < len(toks) and nxt[:1].isupper())),
+        "verb_left": float(i > 0 and bool(_VERB_END.search(prev)) and prev not in _STOPS),
+        "comma_in": float(any(t.text == "," for t in toks[i:j + 1])),
     }
     shape = {"digit": f["digit"], "year": f["year"], "month": f["month"], "capital": capitals,
              "long": float(length >= 4), "near": f["near"], "after_prep": f["after_prep"], "overlap": overlap}
@@ -122,18 +149,19 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
     return f
 
 
-def best_span(text: str, question_stems: set[str], kind: str, model: LogisticModel | None = None) -> Span | None:
+def best_span(text: str, question_stems: set[str], kind: str, focus: set[str] | None = None,
+              model: LogisticModel | None = None) -> Span | None:
     """The span of the evidence text most likely to be the answer, or None if it has no word."""
     import numpy as np
 
     model = model or load_model("short")
-    cands = spans(text, question_stems, kind)
+    cands = spans(text, question_stems, kind, focus)
     if not cands:
         return None
     x = np.array([[s.features[n] for n in model.names] for s in cands], dtype=np.float64)
-    for s, p in zip(cands, model.probability(x), strict=True):
-        s.probability = float(p)
-    return max(cands, key=lambda s: (s.probability, -(s.end - s.start)))
+    for s, z in zip(cands, model.score(x), strict=True):
+        s.score = float(z)
+    return max(cands, key=lambda s: (s.score, -(s.end - s.start)))
 
 
 def as_date(text: str, span: Span, article_date: str | None) -> str | None:

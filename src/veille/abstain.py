@@ -1,0 +1,58 @@
+"""Whether to answer at all: the articles may simply not say.
+
+A question whose article is missing still gets candidates (the nearest passages always exist); what
+gives it away is how weakly they match: a low best score and a thin lead over the rest, question words
+that no passage holds or that the corpus never uses, a passage far from the question in meaning. A
+logistic model over those numbers, fitted on PIAF dev by bench/fit_answer.py (answerable questions
+against questions whose article was left out, weights/abstain.json), gives the probability that the
+question is answerable; under the threshold chosen there (the most refusals of missing questions while
+refusing at most 5% of answerable ones), veille says it does not know.
+"""
+
+from __future__ import annotations
+
+from .evidence import Candidate, Question, load_model
+from .keyword import tokenize
+from .terms import Vocabulary, coverage
+from .types import Hit
+
+FEATURES = ("best_score", "best_share", "margin", "best_lexical", "best_support", "best_kind_ok", "hits_coverage",
+            "unknown_share", "top_dense", "top_keyword_found", "english", "rarest_missing", "rarest_missing_all")
+
+
+def features(q: Question, cands: list[Candidate], hits: list[Hit], vocabulary: Vocabulary) -> dict[str, float]:
+    best = cands[0] if cands else None
+    every = set().union(*(set(tokenize(f"{h.chunk.title} {h.chunk.text}")) for h in hits)) if hits else set()
+    total = sum(q.weights.values()) or 1.0
+    unknown = sum(w for (stem, skel), w in q.weights.items()
+                  if not (vocabulary.frequency(stem) or vocabulary.frequency(skel)))
+    passage = best.tokens | set(tokenize(f"{best.hit.chunk.title} {best.hit.chunk.text}")) if best else set()
+    rarest = max(q.weights, key=q.weights.__getitem__) if q.weights else None
+    return {
+        # the question's rarest word, which says what it is about, absent from the evidence's passage
+        "rarest_missing": float(rarest is not None and not {*rarest} & passage),
+        "rarest_missing_all": float(rarest is not None and not {*rarest} & every),
+        "best_score": best.score if best else -10.0,
+        "best_share": best.share if best else 0.0,
+        "margin": best.score - cands[1].score if len(cands) > 1 and best else 0.0,
+        "best_lexical": best.features["lexical"] if best else 0.0,
+        "best_support": best.features["support"] if best else 0.0,
+        "best_kind_ok": best.features["kind_ok"] if best else 0.0,
+        "hits_coverage": coverage(q.weights, every),
+        "unknown_share": unknown / total,
+        "top_dense": max((h.dense for h in hits if h.dense is not None), default=0.0),
+        "top_keyword_found": float(bool(hits) and hits[0].keyword is not None),
+        "english": float(q.english),
+    }
+
+
+def answerable(q: Question, cands: list[Candidate], hits: list[Hit], vocabulary: Vocabulary) -> tuple[bool, float]:
+    """(whether to answer, the model's probability that the articles answer it)."""
+    if not cands:
+        return False, 0.0
+    model = load_model("abstain")
+    f = features(q, cands, hits, vocabulary)
+    import numpy as np
+
+    p = float(model.probability(np.array([[f[n] for n in model.names]]))[0])
+    return p >= float(model.extra["min_probability"]), p
