@@ -35,6 +35,7 @@ from veille.types import Hit
 PIAF = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1.json"
 WEIGHTS = ROOT / "src" / "veille" / "weights"
 MAX_FALSE_REFUSALS = 0.05
+MAX_UNKNOWN_SHARE = 0.5  # abstain.py's rule: flags 0.5% of answerable dev questions, 9% of missing ones
 SPAN_F1 = 0.99  # a span counts as the answer from this F1 with a gold answer
 FIGURE_REACH = 60  # characters: a number answer takes in the figures that follow it this closely
 VERSION = 1
@@ -156,12 +157,18 @@ def fit_abstain(data: list[dict], index) -> dict:  # noqa: ANN001
     # questions with no candidate at all are refused whatever the threshold: count them as refused
     n_ans = sum(data[i]["q"].answerable for i in range(len(data)))
     n_missing = sum(not data[i]["q"].indexed for i in range(len(data)))
-    allowed = int(MAX_FALSE_REFUSALS * n_ans) - (n_ans - len(ans))
+    # the rule before the model: those questions are refused whatever their probability
+    ruled = np.array([rows[i]["unknown_share"] > MAX_UNKNOWN_SHARE for i in keep])
+    ans = np.sort(p[(y == 1) & ~ruled])
+    missing = p[(y == 0) & ~ruled]
+    refused_ans, refused_missing = n_ans - len(ans), n_missing - len(missing)
+    allowed = int(MAX_FALSE_REFUSALS * n_ans) - refused_ans
     t = float(ans[max(0, allowed)]) - 1e-9
-    report = {"false_refusals": round((int((ans < t).sum()) + n_ans - len(ans)) / n_ans, 4),
-              "abstained_when_missing": round((int((missing < t).sum()) + n_missing - len(missing)) / n_missing, 4),
-              "answerable": n_ans, "missing": n_missing}
-    w["extra"] = {"min_probability": round(t, 6), "dev": report}
+    report = {"false_refusals": round((int((ans < t).sum()) + refused_ans) / n_ans, 4),
+              "abstained_when_missing": round((int((missing < t).sum()) + refused_missing) / n_missing, 4),
+              "answerable": n_ans, "missing": n_missing,
+              "ruled_out": {"answerable": int(((y == 1) & ruled).sum()), "missing": int(((y == 0) & ruled).sum())}}
+    w["extra"] = {"min_probability": round(t, 6), "max_unknown_share": MAX_UNKNOWN_SHARE, "dev": report}
     print(f"abstention: threshold {t:.4f}, {report}")
     return w
 

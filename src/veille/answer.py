@@ -33,7 +33,8 @@ _SYNTHESIS = re.compile(r"^\s*(?:résume[rz]?|résumé|fais le point|faites le p
 # Two figures are a divergence when the second sentence scores within this much of the best (in the
 # evidence model's logit units) and matches as much of the question. PIAF has no such questions; the
 # seeds' Rutte/Zelensky casualties set it (tests/test_answer.py), which is why it is a hand rule.
-DIVERGENCE_GAP = 1.5
+DIVERGENCE_GAP = 2.0
+DIVERGENCE_LEXICAL = 0.7  # and holds at least this share of what the best one matches of the question
 SYNTHESIS_MAX = 3
 SYNTHESIS_MIN_COVERAGE = 0.5  # of the topic's weighted words, in each sentence quoted
 
@@ -77,7 +78,8 @@ def _divergent(best: Candidate, others: list[Candidate], question: Question) -> 
     for c in others[:8]:
         if c.pair or c.start < best.end and best.start < c.end and c.hit.chunk.source == best.hit.chunk.source:
             continue
-        if c.score < best.score - DIVERGENCE_GAP or c.features["lexical"] < 0.8 * best.features["lexical"]:
+        if c.score < best.score - DIVERGENCE_GAP or c.features["lexical"] < DIVERGENCE_LEXICAL * best.features[
+                "lexical"]:
             continue
         if named and not named & c.tokens:
             continue  # the question asks what one person said; another's figure is no contradiction
