@@ -35,7 +35,10 @@ _SYNTHESIS = re.compile(r"^\s*(?:résume[rz]?|résumé|fais le point|faites le p
 # seeds' Rutte/Zelensky casualties set it (tests/test_answer.py), which is why it is a hand rule.
 DIVERGENCE_GAP = 2.0
 DIVERGENCE_LEXICAL = 0.7  # and holds at least this share of what the best one matches of the question
+_ASPECT = re.compile(r"^(?:(?:la|les|le|l['’])\s*)?(?:positions?|points? de vue|rôle|réactions?|avis|"
+                     r"déclarations?)\s+(?:de la |de l['’]|du |des |de |d['’])", re.I)
 SYNTHESIS_MAX = 3
+SYNTHESIS_PASSAGES = 10
 SYNTHESIS_MIN_COVERAGE = 0.5  # of the topic's weighted words, in each sentence quoted
 
 
@@ -99,8 +102,8 @@ def short_answer(question: Question, cand: Candidate) -> tuple[str, tuple[int, i
     text = cand.text[span.start : span.end]
     if question.kind == "number":  # « jusqu'à 8.000 » of « 10.000 » soldiers: the figures it gives together
         a, b, text = _with_figures(question, cand, span.start, span.end)
-    if question.kind == "date":
-        text = as_date(cand.text, span, cand.hit.chunk.date) or text
+    if question.kind == "date" and (day := as_date(cand.text, span, cand.hit.chunk.date)):
+        text, a, b = day[0], cand.start + day[1], cand.start + day[2]
     return text, (a, b)
 
 
@@ -124,6 +127,7 @@ def synthesis_topic(question: str) -> str | None:
     if not m:
         return None
     rest = question[m.end():].strip(" ?.!")
+    rest = _ASPECT.sub("", rest).strip()  # « la position de la Corée du Sud »: what it is about is the country
     return rest if words(rest) else None
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from .answer import answer_question, contextualize
+from .answer import SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
 from .quotes import quote_answer, quote_from_question
 from .retrieve import check_query
 from .terms import Vocabulary
@@ -42,8 +42,9 @@ def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) 
     holds the conversation's earlier questions, so that follow-ups can lean on them."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
-    answer = _quoted(reader, question) or answer_question(question, reader.search(question, passages(k)),
-                                                          reader.vocabulary)
+    topic = synthesis_topic(question)
+    hits = reader.search(topic, SYNTHESIS_PASSAGES) if topic else reader.search(question, passages(k))
+    answer = _quoted(reader, question) or answer_question(question, hits, reader.vocabulary)
     return answer if question == asked else replace(answer, question=asked, understood=question)
 
 

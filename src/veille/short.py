@@ -164,11 +164,15 @@ def best_span(text: str, question_stems: set[str], kind: str, focus: set[str] | 
     return max(cands, key=lambda s: (s.score, -(s.end - s.start)))
 
 
-def as_date(text: str, span: Span, article_date: str | None) -> str | None:
-    """The span's relative day (or the one nearest it in the text) as a full date, if it has one."""
+def as_date(text: str, span: Span, article_date: str | None) -> tuple[str, int, int] | None:
+    """The span's relative day (or the one nearest it in the text) as a full date, with the offsets of
+    the words it reads in the text; None when the text has none or the article no date."""
     found = find_relative(text)
     if not found or not article_date:
         return None
     a, b, phrase = min(found, key=lambda t: (0 if t[0] < span.end and span.start < t[1] else 1,
                                              abs(t[0] - span.start)))
-    return resolve(phrase, article_date)
+    if not (a < span.end and span.start < b) and (span.features["year"] or span.features["month"]):
+        return None  # the span is a date already; a day named elsewhere in the sentence is another one
+    resolved = resolve(phrase, article_date)
+    return (resolved, a, b) if resolved else None
