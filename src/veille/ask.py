@@ -11,12 +11,12 @@ from dataclasses import replace
 from typing import Protocol
 
 from .answer import SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
+from .evidence import load_model
 from .quotes import quote_answer, quote_from_question
 from .retrieve import check_query
 from .terms import Vocabulary
 from .types import Answer, Hit, QuoteMatch
 
-MIN_PASSAGES = 6  # passages the answerer reads, at least (more than search's default k: measured on PIAF dev)
 MIN_FUZZY_QUOTE = 0.8
 
 
@@ -34,7 +34,9 @@ class Reader(Protocol):
 
 
 def passages(k: int) -> int:
-    return max(k, MIN_PASSAGES)
+    """How many passages the answerer reads: as many as its evidence model was fitted on (bench/fit_answer.py
+    --k; 8 reach the gold sentence for 0.90 of PIAF dev questions, 5 for 0.87), or search's k if more."""
+    return max(k, int(load_model("evidence").extra.get("k", k)))
 
 
 def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -20,16 +21,31 @@ import numpy as np
 
 from .chunk import sentence_spans
 from .keyword import tokenize
-from .terms import KINDS, Vocabulary, Weights, coverage, has_kind, is_english, matched, question_kind, term_weights
+from .terms import (
+    KINDS,
+    Vocabulary,
+    Weights,
+    coverage,
+    has_kind,
+    is_english,
+    matched,
+    new_kind,
+    question_kind,
+    term_weights,
+)
 from .types import Hit
 
 FEATURES = (
     "lexical", "lexical_lead", "lexical_rest", "support", "lexical_gap", "matched_share", "bigrams", "new_share",
     "inv_rank", "score_ratio",
-    "dense", "keyword_found", "kind_ok", "pair", "pair_kind_other", "position", "log_chars", "title_line",
+    "dense", "keyword_found", "kind_ok", "kind_new", "focus", "pair", "pair_kind_other", "position", "log_chars",
+    "title_line",
     *(f"kind_ok:{k}" for k in KINDS), *(f"lexical:{k}" for k in KINDS),
 )
 MIN_CHARS = 15
+# The noun after « quel(le)(s) » says what is asked for: « Quelle est la langue officielle … » -> langue.
+FOCUS = re.compile(r"\b(?:quel|quelle|quels|quelles|lequel|laquelle)\s+(?:(?:est|sont|était|étaient|fut)\s+)?"
+                    r"(?:(?:le|la|les|l['’])\s*)?(\w+)", re.I)
 
 
 @dataclass
@@ -68,12 +84,15 @@ class Question:
     kind: str
     bigrams: frozenset[tuple[str, str]]
     english: bool = False
+    focus: frozenset[str] = frozenset()  # « Quelle ville … »: ville
 
     @classmethod
     def read(cls, text: str, vocabulary: Vocabulary) -> Question:
         toks = [t for t in tokenize(text) if not t.startswith("~")]
+        m = FOCUS.search(text)
+        focus = frozenset(tokenize(m.group(1))) if m else frozenset()
         return cls(text, term_weights(vocabulary, text), question_kind(text),
-                   frozenset(zip(toks, toks[1:], strict=False)), is_english(text))
+                   frozenset(zip(toks, toks[1:], strict=False)), is_english(text), focus)
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -131,6 +150,8 @@ def featurize(question: Question, cands: list[Candidate]) -> None:
         f["lexical_lead"], f["lexical_rest"] = max(cand.lexicals), min(cand.lexicals)
         oks = [has_kind(p, question.kind) for p in parts]
         f["kind_ok"] = float(any(oks))
+        f["kind_new"] = float(any(new_kind(p, question.kind, question.text) for p in parts))
+        f["focus"] = float(bool(question.focus & cand.tokens))
         f["pair"] = float(cand.pair)
         # A pair earns its second sentence when that one holds the kind of answer the first lacks.
         f["pair_kind_other"] = float(cand.pair and oks[0] != oks[-1])

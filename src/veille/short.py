@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .dates import find_relative, resolve
-from .evidence import LogisticModel, load_model
+from .evidence import FOCUS, LogisticModel, load_model
 from .keyword import fold, tokenize
 from .terms import KINDS, MONTHS
 
@@ -32,13 +32,18 @@ _PREPOSITIONS = {"à", "a", "en", "au", "aux", "dans", "par", "de", "d'", "du", 
 _COPULAS = {"est", "était", "sont", "étaient", "fut", "furent", "devient", "reste", "appelé", "appelée", "nommé",
             "nommée", "surnommé", "surnommée"}
 _MONTH_RE = re.compile(rf"^(?:{MONTHS})$", re.I)
-_SHAPE = ("digit", "year", "month", "capital", "long", "near", "after_prep", "overlap")
+_NUMBER_WORDS = set("un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize "
+                    "vingt "
+                    "trente quarante cinquante soixante cent cents mille million millions milliard milliards "
+                    "dizaine dizaines centaine centaines millier milliers douzaine moitié quart tiers".split())
+_SHAPE = ("digit", "year", "month", "capital", "long", "near", "after_prep", "overlap", "numword", "starts_prep",
+          "proper")
 FEATURES = (
     "len1", "len2", "len3", "len4", "len5_6", "len7", "overlap", "any_overlap", "digit", "year", "month",
     "capital_share", "starts_capital", "near", "left_match", "right_match", "sentence_start", "sentence_end",
     "after_punct", "before_punct", "after_prep", "after_copula", "starts_stop", "in_parens", "position",
     "left_count", "right_count", "between", "focus_left", "focus_in", "next_stop", "after_article", "entity",
-    "verb_left", "comma_in",
+    "verb_left", "comma_in", "numword", "starts_prep", "proper", "initial_only",
     *(f"{k}:{s}" for k in KINDS for s in _SHAPE),
 )
 
@@ -70,14 +75,12 @@ def tokens_of(text: str) -> list[Token]:
     return out
 
 
-_FOCUS = re.compile(r"\b(?:quel|quelle|quels|quelles|lequel|laquelle)\s+(?:(?:est|sont|était|étaient|fut)\s+)?"
-                    r"(?:(?:le|la|les|l['’])\s*)?(\w+)", re.I)
 _VERB_END = re.compile(r"(?:é|ée|és|ées|ait|aient|a|ont|it|irent|èrent|ent|er|ir)$")
 
 
 def focus_stems(question: str) -> set[str]:
     """The noun that says what is asked for: « Quelle est la langue officielle » -> langue."""
-    m = _FOCUS.search(question)
+    m = FOCUS.search(question)
     return set(tokenize(m.group(1))) if m else set()
 
 
@@ -140,9 +143,17 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
                         and not (j + 1 < len(toks) and nxt[:1].isupper())),
         "verb_left": float(i > 0 and bool(_VERB_END.search(prev)) and prev not in _STOPS),
         "comma_in": float(any(t.text == "," for t in toks[i:j + 1])),
+        "numword": float(any(fold(t.text) in _NUMBER_WORDS for t in words)),
+        "starts_prep": float(fold(words[0].text) in _PREPOSITIONS),
+        # capitals that are names, not the capital every sentence starts with
+        "proper": sum(t.text[0].isupper() for t in words[1:]) / length
+        + float(words[0].text[0].isupper() and i > 0 and toks[i - 1].text not in ".!?«\"“") / length,
+        "initial_only": float(i == 0 and words[0].text[0].isupper()
+                              and not any(t.text[0].isupper() for t in words[1:])),
     }
     shape = {"digit": f["digit"], "year": f["year"], "month": f["month"], "capital": capitals,
-             "long": float(length >= 4), "near": f["near"], "after_prep": f["after_prep"], "overlap": overlap}
+             "long": float(length >= 4), "near": f["near"], "after_prep": f["after_prep"], "overlap": overlap,
+             "numword": f["numword"], "starts_prep": f["starts_prep"], "proper": f["proper"]}
     for k in KINDS:
         for s in _SHAPE:
             f[f"{k}:{s}"] = shape[s] if k == kind else 0.0

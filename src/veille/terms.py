@@ -58,6 +58,17 @@ def has_kind(sentence: str, kind: str) -> bool:
     return pattern is None or bool(pattern.search(normalise_numbers(sentence) if kind == "number" else sentence))
 
 
+def new_kind(sentence: str, kind: str, question: str) -> bool:
+    """Whether the sentence holds the kind of thing asked for that the question does not already say
+    (a figure, a name, a date other than the question's own)."""
+    pattern = _HAS.get(kind)
+    if pattern is None:
+        return True
+    norm = (lambda t: normalise_numbers(t)) if kind == "number" else (lambda t: t)
+    asked = {fold(m.group()) for m in pattern.finditer(norm(question))}
+    return any(fold(m.group()) not in asked for m in pattern.finditer(norm(sentence)))
+
+
 def is_english(question: str) -> bool:
     """Two or more English function words: a question asked in English."""
     return len(set(re.findall(r"[a-z]+", question.lower())) & _ENGLISH) >= 2
