@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup llm onnx test serve index lint bench bench-full browser clean
+.PHONY: setup llm onnx test serve index lint bench bench-full browser clean fit
 
 # llama-cpp-python built for these CPUs (the default build dies on an illegal instruction: the CPU
 # advertises AMX it cannot run). Built once into a cache outside the repo, so reruns take seconds.
@@ -89,9 +89,14 @@ bench-full: setup
 	cd bench && ../$(PY) startup.py | tee -a ../$(RESULTS)/full.md
 	cd bench && ../$(PY) flops.py | tee -a ../$(RESULTS)/full.md
 	cd bench && ../$(PY) piaf.py | tee -a ../$(RESULTS)/full.md
+	cd bench && ../$(PY) piaf_answers.py --splits test dev | tee -a ../$(RESULTS)/full.md
 	cd bench && ../$(PY) orangesum.py | tee -a ../$(RESULTS)/full.md
 	cd bench && ../$(PY) scale.py | tee -a ../$(RESULTS)/full.md
 	cd bench && ../$(PY) stores.py | tee -a ../$(RESULTS)/full.md
+
+# Re-fit the answerer on PIAF dev (src/veille/weights/*.json; about 5 minutes the first time, 1.5 after).
+fit: setup
+	$(PY) bench/fit_answer.py
 
 clean:
 	rm -rf $(VENV) models index/*.index index/*.jsonl index/*.json index/keyword index.milvus.db
