@@ -37,7 +37,7 @@ WEIGHTS = ROOT / "src" / "veille" / "weights"
 MAX_FALSE_REFUSALS = 0.05
 MAX_UNKNOWN_SHARE = 0.5  # abstain.py's rule: flags 0.5% of answerable dev questions, 9% of missing ones
 SPAN_F1 = 0.99  # a span counts as the answer from this F1 with a gold answer
-FIGURE_REACH = 60  # characters: a number answer takes in the figures that follow it this closely
+FIGURE_REACH = 80  # characters: a « combien » answer takes in the figures that follow it this closely (answer.py)
 VERSION = 1
 
 
