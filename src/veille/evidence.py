@@ -2,9 +2,10 @@
 
 Every candidate gets a few numbers (how much of the question's weighted vocabulary it holds, alone
 and with its passage; how retrieval ranked its passage; whether it holds the kind of thing asked for;
-its length and place) and a logistic model, fitted on PIAF dev by bench/fit_answer.py, turns them into
-the probability that it holds the answer. The weights are a small JSON file in the package
-(weights/evidence.json), written by that script and nothing else.
+its length and place) and a linear score fitted on PIAF dev by bench/fit_answer.py ranks them: fitted
+listwise (the softmax over a question's candidates should land on those holding its answer), which
+picks the first one better than a pointwise classifier did. The weights are a small JSON file in the
+package (weights/evidence.json), written by that script and nothing else.
 """
 
 from __future__ import annotations
