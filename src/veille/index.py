@@ -1,44 +1,20 @@
-"""The Index: build it incrementally from a corpus folder, open it, and ask it things.
-
-A build compares each article's content hash with the manifest's: only new or changed articles are
-chunked and embedded, deleted ones lose their chunks, and an unchanged corpus writes nothing.
-"""
+"""The Index: build it incrementally from a corpus folder (build.py), open it, and ask it things."""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .chunk import chunk_article
+from .build import State, build, load_state
 from .embed import Embedder, SentenceTransformerEmbedder
-from .errors import IndexMismatchError, IndexMissingError, InputError, VeilleError
-from .ingest import SUFFIXES, decode, html_to_text, read_corpus
-from .keyword import KeywordIndex
+from .errors import InputError
+from .ingest import SUFFIXES, decode, html_to_text
 from .settings import Settings, load_settings
-from .store import (
-    FIX,
-    VectorStore,
-    generation,
-    load_store,
-    locked,
-    new_store,
-    read_chunks,
-    read_manifest,
-    recover,
-    tidy,
-    verify_files,
-    write_index,
-)
+from .store import locked, tidy
 from .terms import Vocabulary
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
 
@@ -56,127 +32,6 @@ def default_embedder(settings: Settings) -> Embedder:
     return _EMBEDDERS[key]
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("veille", "faiss-cpu", "sentence-transformers", "transformers", "torch", "bm25s"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "?"
-    return out
-
-
-@dataclass(frozen=True)
-class _State:
-    """Everything a loaded index answers from; replaced whole on update, so readers never see a mix."""
-
-    manifest: dict[str, Any]
-    store: VectorStore
-    chunks: dict[int, Chunk]
-    keyword: KeywordIndex
-
-
-def _load_state(folder: Path, embedder: Embedder, settings: Settings) -> _State:
-    """The index in the folder. A build that swaps a new one in while we read leaves us files of two
-    generations that disagree (or none, for a moment): then we read again, the new one."""
-    attempt = 0
-    while True:
-        seen = generation(folder)
-        try:
-            return _read_state(folder, embedder, settings)
-        except (IndexMismatchError, IndexMissingError, OSError):
-            now = generation(folder)
-            attempt += 1
-            if attempt == 5 or (now is not None and now == seen):
-                raise
-            time.sleep(0.02 * attempt)
-
-
-def _read_state(folder: Path, embedder: Embedder, settings: Settings) -> _State:
-    manifest = read_manifest(folder)
-    model = manifest.get("model", {})
-    if model.get("checksum") != embedder.checksum:
-        raise IndexMismatchError(
-            f"{folder} was built with model {model.get('name')} ({str(model.get('checksum'))[:12]}), "
-            f"this veille uses {embedder.name} ({embedder.checksum[:12]}); {FIX}"
-        )
-    verify_files(folder, manifest)
-    store = load_store(folder, manifest, settings)
-    chunks = {c.id: c for c in read_chunks(folder / "chunks.jsonl")}
-    if len(store) != len(chunks):
-        raise IndexMismatchError(f"{folder} holds {len(store)} vectors for {len(chunks)} chunks; {FIX}")
-    return _State(manifest, store, chunks, KeywordIndex.load(folder / "keyword", chunks))
-
-
-def _build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, progress: bool) -> BuildReport:
-    recover(folder)
-    prev = None
-    if (folder / "manifest.json").is_file():
-        try:
-            prev = _load_state(folder, embedder, settings)
-        except VeilleError as e:
-            log.warning("rebuilding from scratch: %s", e)
-    chunker = {"max_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
-    if prev and prev.manifest.get("chunker") != chunker:
-        log.warning("chunker settings changed: rebuilding from scratch")
-        prev = None
-    articles, skipped, duplicates = read_corpus(corpus, settings.max_file_bytes)
-    current = {a.source: a for a in articles}
-    old: dict[str, Any] = prev.manifest["articles"] if prev else {}
-    added = [s for s in current if s not in old]
-    updated = [s for s in current if s in old and old[s]["sha256"] != current[s].sha256]
-    removed = [s for s in old if s not in current]
-    store = prev.store if prev else new_store(settings, embedder.dimension, folder)
-    chunks = dict(prev.chunks) if prev else {}
-    next_id = int(prev.manifest["next_id"]) if prev else 0
-    # An older keyword folder is rewritten once (nothing re-embedded): until then every load lists the
-    # corpus's words from all its chunks.
-    if (prev and not (added or updated or removed) and prev.manifest.get("corpus") == str(corpus)
-            and KeywordIndex.is_current(folder / "keyword")):
-        return BuildReport(unchanged=len(current), skipped=tuple(skipped), duplicates=tuple(duplicates),
-                           total_chunks=len(chunks), articles=len(current))
-    gone = np.array([i for s in updated + removed for i in old[s]["chunks"]], dtype=np.int64)
-    store.remove(gone)
-    for i in gone.tolist():
-        chunks.pop(i, None)
-    fresh: list[Chunk] = []
-    for s in added + updated:
-        new = chunk_article(current[s], settings.chunk_chars, settings.chunk_overlap_sentences, next_id)
-        next_id += len(new)
-        fresh.extend(new)
-    if fresh:
-        vectors = embedder.embed_documents([c.text for c in fresh], settings.batch_size, progress)
-        store.add(np.array([c.id for c in fresh], dtype=np.int64), vectors)
-    chunks.update((c.id, c) for c in fresh)
-    ids_of: dict[str, list[int]] = {}
-    for c in chunks.values():
-        ids_of.setdefault(c.source, []).append(c.id)
-    manifest = {
-        "model": {"name": embedder.name, "checksum": embedder.checksum, "dimension": embedder.dimension},
-        "chunker": chunker,
-        "articles": {
-            s: {"sha256": a.sha256, "title": a.title, "date": a.date, "chunks": sorted(ids_of.get(s, []))}
-            for s, a in sorted(current.items())
-        },
-        "duplicates": dict(duplicates),
-        "next_id": next_id,
-        "corpus": str(corpus),
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
-    }
-    ordered = [chunks[i] for i in sorted(chunks)]
-    keyword = KeywordIndex.build(ordered)
-    store.prepare(settings)
-    manifest["vector_store"] = store.describe()
-    write_index(folder, store, ordered, manifest, extra={"keyword": keyword.save})
-    store.commit()
-    return BuildReport(
-        added=tuple(added), updated=tuple(updated), removed=tuple(removed),
-        unchanged=len(current) - len(added) - len(updated), duplicates=tuple(duplicates),
-        skipped=tuple(skipped), embedded_chunks=len(fresh), total_chunks=len(chunks), articles=len(current),
-    )
-
-
 def build_index(corpus: Path | str | None = None, index: Path | str | None = None, *,
                 settings: Settings | None = None, embedder: Embedder | None = None,
                 progress: bool = False, wait: float = 0.0) -> BuildReport:
@@ -186,7 +41,7 @@ def build_index(corpus: Path | str | None = None, index: Path | str | None = Non
     folder = Path(index) if index else settings.index
     embedder = embedder or default_embedder(settings)
     with locked(folder, wait):
-        return _build(corpus_path, folder, settings, embedder, progress)
+        return build(corpus_path, folder, settings, embedder, progress)
 
 
 def open_index(index: Path | str | None = None, *, settings: Settings | None = None,
@@ -202,10 +57,10 @@ class Index:
     def __init__(self, folder: Path, settings: Settings, embedder: Embedder) -> None:
         self.folder, self.settings, self.embedder = folder, settings, embedder
         tidy(folder)  # a build that died may have left its folders, or the index itself, beside this one
-        self._state = _load_state(folder, embedder, settings)
-        self._texts: dict[str, tuple[_State, str]] = {}  # article texts, valid for the state they were read in
+        self._state = load_state(folder, embedder, settings)
+        self._texts: dict[str, tuple[State, str]] = {}  # article texts, valid for the state they were read in
         self._llm: Any = None
-        self._vocabulary: tuple[_State, Vocabulary] | None = None
+        self._vocabulary: tuple[State, Vocabulary] | None = None
 
     # -- what is in it
     @property
@@ -311,8 +166,8 @@ class Index:
     def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:
         """Re-read the corpus folder, embed what changed, and answer from the new index at once."""
         with locked(self.folder, wait):
-            report = _build(self.corpus, self.folder, self.settings, self.embedder, progress)
-        self._state = _load_state(self.folder, self.embedder, self.settings)
+            report = build(self.corpus, self.folder, self.settings, self.embedder, progress)
+        self._state = load_state(self.folder, self.embedder, self.settings)
         return report
 
     def add(self, paths: list[Path], progress: bool = False) -> BuildReport:
