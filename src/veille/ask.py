@@ -44,9 +44,11 @@ def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) 
     holds the conversation's earlier questions, so that follow-ups can lean on them."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
-    topic = synthesis_topic(question)
-    hits = reader.search(topic, SYNTHESIS_PASSAGES) if topic else reader.search(question, passages(k))
-    answer = _quoted(reader, question) or answer_question(question, hits, reader.vocabulary)
+    answer = _quoted(reader, question)
+    if answer is None:
+        topic = synthesis_topic(question)
+        hits = reader.search(topic, SYNTHESIS_PASSAGES) if topic else reader.search(question, passages(k))
+        answer = answer_question(question, hits, reader.vocabulary)
     return answer if question == asked else replace(answer, question=asked, understood=question)
 
 
