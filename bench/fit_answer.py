@@ -180,8 +180,8 @@ def _gold_sentence(d: dict) -> evidence.Candidate | None:
 
 
 def span_rows(d: dict, cand: evidence.Candidate) -> tuple[list[short.Span], list[float]]:
-    stems = {s for pair in d["question"].weights for s in pair}
-    spans = short.spans(cand.text, stems, d["question"].kind, short.focus_stems(d["q"].question))
+    q = d["question"]
+    spans = short.spans(cand.text, q.stems, q.kind, q.focus)
     return spans, [max(f1(cand.text[s.start : s.end], g) for g in d["q"].answers) for s in spans]
 
 

@@ -29,7 +29,7 @@ def features(q: Question, cands: list[Candidate], hits: list[Hit], vocabulary: V
     total = sum(q.weights.values()) or 1.0
     unknown = sum(w for (stem, skel), w in q.weights.items()
                   if not (vocabulary.frequency(stem) or vocabulary.frequency(skel)))
-    passage = best.tokens | set(tokenize(f"{best.hit.chunk.title} {best.hit.chunk.text}")) if best else set()
+    passage = best.tokens | best.passage if best else set()
     rarest = max(q.weights, key=q.weights.__getitem__) if q.weights else None
     return {
         # the question's rarest word, which says what it is about, absent from the evidence's passage

@@ -17,7 +17,7 @@ from .abstain import answerable
 from .chunk import sentence_spans
 from .evidence import Candidate, Question, load_model, select
 from .keyword import normalise_numbers, tokenize, words
-from .short import as_date, best_span, focus_stems
+from .short import as_date, best_span
 from .terms import KIND_RE, Vocabulary, coverage
 from .types import Answer, Citation, Hit
 
@@ -94,8 +94,7 @@ def _divergent(best: Candidate, others: list[Candidate], question: Question) -> 
 
 def short_answer(question: Question, cand: Candidate) -> tuple[str, tuple[int, int]] | None:
     """The answer's words (a full date for a « quand » question) and their file offsets."""
-    stems = {s for pair in question.weights for s in pair}
-    span = best_span(cand.text, stems, question.kind, focus_stems(question.text))
+    span = best_span(cand.text, question.stems, question.kind, question.focus)
     if span is None:
         return None
     a, b = cand.start + span.start, cand.start + span.end

@@ -60,6 +60,7 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     lexicals: tuple[float, ...] = ()  # each sentence's own coverage of the question
+    passage: set[str] = field(default_factory=set)  # tokens of its passage and the article's title
     score: float = 0.0  # the evidence model's: higher is likelier to hold the answer
     share: float = 0.0  # the softmax of the scores over the question's candidates
 
@@ -86,6 +87,11 @@ class Question:
     bigrams: frozenset[tuple[str, str]]
     english: bool = False
     focus: frozenset[str] = frozenset()  # « Quelle ville … »: ville
+
+    @property
+    def stems(self) -> set[str]:
+        """Every token the question's words match by: stems and spelling skeletons."""
+        return {t for pair in self.weights for t in pair}
 
     @classmethod
     def read(cls, text: str, vocabulary: Vocabulary) -> Question:
@@ -127,10 +133,12 @@ def featurize(question: Question, cands: list[Candidate]) -> None:
     top = max(c.hit.score for c in cands) or 1.0
     passage_tokens: dict[int, set[str]] = {}
     n_terms = max(1, len(question.weights))
+    question_stems = question.stems
     for cand in cands:
         h = cand.hit
         if h.chunk.id not in passage_tokens:
             passage_tokens[h.chunk.id] = set(tokenize(f"{h.chunk.title} {h.chunk.text}"))
+        cand.passage = passage_tokens[h.chunk.id]
         toks = tokenize(cand.text)
         cand.tokens = set(toks)
         f = cand.features
@@ -139,7 +147,6 @@ def featurize(question: Question, cands: list[Candidate]) -> None:
         f["matched_share"] = matched(question.weights, cand.tokens) / n_terms
         f["bigrams"] = (len(question.bigrams & set(zip(toks, toks[1:], strict=False))) / len(question.bigrams)
                         if question.bigrams else 0.0)
-        question_stems = {s for pair in question.weights for s in pair}
         f["new_share"] = len(cand.tokens - question_stems) / max(1, len(cand.tokens))
         f["inv_rank"] = 1.0 / cand.rank
         f["score_ratio"] = h.score / top

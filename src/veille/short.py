@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .dates import find_relative, resolve
-from .evidence import FOCUS, LogisticModel, load_model
+from .evidence import LogisticModel, load_model
 from .keyword import fold, tokenize
 from .terms import KINDS, MONTHS
 
@@ -78,17 +78,11 @@ def tokens_of(text: str) -> list[Token]:
 _VERB_END = re.compile(r"(?:é|ée|és|ées|ait|aient|a|ont|it|irent|èrent|ent|er|ir)$")
 
 
-def focus_stems(question: str) -> set[str]:
-    """The noun that says what is asked for: « Quelle est la langue officielle » -> langue."""
-    m = FOCUS.search(question)
-    return set(tokenize(m.group(1))) if m else set()
-
-
-def spans(text: str, question_stems: set[str], kind: str, focus: set[str] | None = None) -> list[Span]:
+def spans(text: str, question_stems: set[str], kind: str, focus: frozenset[str] = frozenset()) -> list[Span]:
     """Every candidate span of the text with its features."""
     toks = tokens_of(text)
     matched = [i for i, t in enumerate(toks) if t.stem and t.stem in question_stems]
-    focus_at = [i for i, t in enumerate(toks) if t.stem and t.stem in (focus or set())]
+    focus_at = [i for i, t in enumerate(toks) if t.stem and t.stem in focus]
     out = []
     n = len(toks)
     for i in range(n):
@@ -160,7 +154,7 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
     return f
 
 
-def best_span(text: str, question_stems: set[str], kind: str, focus: set[str] | None = None,
+def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[str] = frozenset(),
               model: LogisticModel | None = None) -> Span | None:
     """The span of the evidence text most likely to be the answer, or None if it has no word."""
     import numpy as np
