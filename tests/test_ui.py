@@ -3,24 +3,15 @@ headless chromium driven by Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from served import ask, copy_index, serving, start_browser
 from veille import Index
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NEW_ARTICLE = (
     "Le Japon renforce sa défense antimissile\n\n"
     "Le gouvernement japonais a annoncé mercredi l’achat de 400 missiles Tomahawk pour renforcer sa défense "
@@ -28,41 +19,13 @@ NEW_ARTICLE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, seed_dirs: tuple[Path, Path], seed_index: Index) -> Iterator[dict]:
     """`veille serve` on a free loopback port, over a private copy of the seed index."""
-    base = tmp_path_factory.mktemp("ui")
-    corpus, index = base / "corpus", base / "index"
-    shutil.copytree(seed_dirs[0], corpus)
-    shutil.copytree(seed_dirs[1], index)
-    port = _free_port()
-    env = {**os.environ, "VEILLE_MODELS_DIR": str(seed_index.settings.models_dir), "VEILLE_CORPUS": str(corpus),
-           "GRADIO_ANALYTICS_ENABLED": "False", "VEILLE_MAX_FILE_BYTES": "200000"}
-    # The copied manifest names the session corpus: one build re-points it at the copy (no embedding).
-    subprocess.run([sys.executable, "-m", "veille.cli", "index", "build", "--corpus", str(corpus), "--index",
-                    str(index)], env=env, check=True, capture_output=True, timeout=300)
-    log = (base / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "veille.cli", "serve", "--port", str(port), "--index", str(index)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((base / "server.log").read_text()) from None
-            time.sleep(0.5)
-    yield {"url": url, "corpus": corpus, "index": index, "tmp": base}
-    proc.terminate()
-    proc.wait(timeout=30)
+    where = copy_index(tmp_path_factory.mktemp("ui"), seed_dirs, seed_index.settings.models_dir,
+                       VEILLE_MAX_FILE_BYTES="200000")
+    with serving(where) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -161,26 +124,8 @@ def test_questions_are_answered_from_the_old_index_while_an_upload_is_indexed(cl
     assert "long-article.txt" in notice
 
 
-def _browser():  # noqa: ANN202
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: `make browser` installs it (apt-get install chromium)")
-    pw = sync_playwright().start()
-    return pw, pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-
-
-def _ask(page, question: str) -> None:  # noqa: ANN001
-    count = page.locator("#chat .message-row, #chat [data-testid='bot']").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#send").click()
-    page.wait_for_function(
-        "n => document.querySelectorAll(\"#chat .message-row, #chat [data-testid='bot']\").length > n", arg=count,
-        timeout=60_000)
-
-
 def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, tmp_path: Path) -> None:
-    pw, browser = _browser()
+    pw, browser = start_browser()
     external: list[str] = []
     try:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -189,7 +134,7 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
         page.goto(server["url"])
         page.get_by_text("articles", exact=False).first.wait_for()
         # ask, see the cited answer and its card; click [1] and see the highlighted passage
-        _ask(page, "combien de soldats selon Blinken ?")
+        ask(page, "combien de soldats selon Blinken ?")
         page.locator("#chat a.veille-marker").first.wait_for(timeout=60_000)
         assert "10.000" in page.locator("#chat").inner_text()
         card = page.locator("#cards .veille-card").first
@@ -204,11 +149,11 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
         assert card.is_visible()
         page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
         # a follow-up keeps the conversation and is still cited
-        _ask(page, "et selon Zelensky ?")
+        ask(page, "et selon Zelensky ?")
         page.locator("#chat a.veille-marker").nth(1).wait_for(timeout=60_000)
         # the mode switch: the language model writes, veille checks, the card still shows the passage
         page.get_by_text("Rédigée par un modèle de langue").click()
-        _ask(page, "Qui est le porte-parole du Kremlin ?")
+        ask(page, "Qui est le porte-parole du Kremlin ?")
         page.get_by_text("vérifiée phrase par phrase").wait_for(timeout=120_000)
         assert "Peskov" in page.locator("#cards").inner_text()
         page.get_by_text("Citations extraites des articles").click()
@@ -236,7 +181,7 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
         page.locator("#upload-btn").click()
         page.get_by_text("binary file").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Questions").click()
-        _ask(page, "Combien de missiles Tomahawk le Japon achète-t-il ?")
+        ask(page, "Combien de missiles Tomahawk le Japon achète-t-il ?")
         page.locator("#cards .veille-card h4", has_text="Le Japon renforce").wait_for(timeout=60_000)
         assert "400" in page.locator("#chat").inner_text()
     finally:
@@ -246,12 +191,12 @@ def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, 
 
 
 def test_the_page_fits_a_phone_screen(server: dict, tmp_path: Path) -> None:
-    pw, browser = _browser()
+    pw, browser = start_browser()
     try:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(server["url"])
         page.locator("#question textarea").wait_for()
-        _ask(page, "Qui est le porte-parole du Kremlin ?")
+        ask(page, "Qui est le porte-parole du Kremlin ?")
         page.locator("#cards .veille-card").first.wait_for(timeout=60_000)
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)

@@ -10,6 +10,7 @@ import argparse
 import html
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from veille import Answer, Index, QuoteMatch, VeilleError, open_index  # noqa: E402
+from veille import Answer, Index, VeilleError, open_index  # noqa: E402
+from veille.access import Access, AccessDenied  # noqa: E402
+from veille.audit import history_path, summary  # noqa: E402
+from veille.limits import RateLimiter  # noqa: E402
 from veille.llm import configured as llm_configured  # noqa: E402
+from veille.users import users_path  # noqa: E402
+
+if not __package__:  # run as a file (`veille serve`, `python ui/app.py`): its folder's parent holds ui/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ui.render import CSS, JS, answer_html, articles_rows, cards_html, error_html, matches_html, report_md, status_md  # noqa: E402
 
 EXAMPLES = [
     "combien de soldats selon Blinken ?",
@@ -31,130 +40,18 @@ EXAMPLES = [
 ]
 MAX_QUESTION = 2000
 
-CSS = """
-#status {font-size: 0.9em; opacity: 0.85}
-#notice:empty {display: none}
-.veille-cards {display: flex; flex-direction: column; gap: 0.6em}
-.veille-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em;
-  background: var(--background-fill-secondary); scroll-margin: 80px; transition: box-shadow .3s}
-.veille-card.flash {box-shadow: 0 0 0 3px var(--color-accent)}
-.veille-card h4 {margin: 0 0 .2em 0; font-size: 1em}
-.veille-card .meta {font-size: .8em; opacity: .8; margin-bottom: .4em; word-break: break-all}
-.veille-card .passage {font-size: .92em; line-height: 1.45; white-space: pre-wrap}
-.veille-card mark {background: #ffe58a; color: #000; padding: 0 .1em}
-.veille-card mark b.veille-short {background: #ffc94d; text-decoration: underline}
-.veille-refusal {font-weight: 600}
-a.veille-marker {font-weight: 600; text-decoration: none; cursor: pointer}
-.veille-error {color: #b00020; font-weight: 600}
-"""
-
-# Clicking a marker [n] brings its card into view and makes it flash, wherever the marker is shown.
-JS = """
-() => {
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest('a[href^="#cite-"]');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById(link.getAttribute('href').slice(1));
-    if (!card) return;
-    card.scrollIntoView({behavior: 'smooth', block: 'center'});
-    card.classList.add('flash');
-    setTimeout(() => card.classList.remove('flash'), 1600);
-  }, true);
-}
-"""
-
-
-# -- rendering (pure functions of veille's types)
-def answer_html(answer: Answer, turn: int) -> str:
-    """The answer with each [n] a link to its card."""
-    text = html.escape(answer.text, quote=False)
-    if answer.short and not answer.abstained:  # the answer opens with its short answer: in bold
-        short = html.escape(answer.short, quote=False)
-        if text.startswith(short):
-            text = f'<b class="veille-short">{short}</b>{text[len(short):]}'
-    text = re.sub(r"\[(\d+)\]",
-                  lambda m: f'<a class="veille-marker" href="#cite-{turn}-{m.group(1)}">[{m.group(1)}]</a>', text)
-    if answer.abstained:
-        return f'<span class="veille-refusal">{text}</span><br><small>Passages les plus proches à droite.</small>'
-    if answer.understood:
-        text += f"<br><small>Question comprise : « {html.escape(answer.understood)} »</small>"
-    if answer.mode == "llm":
-        text += ("<br><small>Le brouillon du modèle n’a pas passé la vérification : réponse extraite des articles."
-                 "</small>" if answer.fallback else
-                 "<br><small>Rédigée par le modèle de langue, vérifiée phrase par phrase contre les passages.</small>")
-    return text
-
-
-def _highlight(passage: str, start: int, end: int, short: tuple[int, int] | None = None) -> str:
-    """The passage with the quoted sentence marked, and inside it the short answer in bold."""
-    if short is None or not start <= short[0] < short[1] <= end:
-        inner = html.escape(passage[start:end])
-    else:
-        a, b = short
-        inner = (html.escape(passage[start:a]) + '<b class="veille-short">' + html.escape(passage[a:b]) + "</b>"
-                 + html.escape(passage[b:end]))
-    return html.escape(passage[:start]) + "<mark>" + inner + "</mark>" + html.escape(passage[end:])
-
-
-def cards_html(answer: Answer | None, turn: int) -> str:
-    if answer is None or not answer.citations:
-        return "<p>Les sources de la réponse s’afficheront ici.</p>"
-    head = "<p><b>Passages les plus proches</b> (aucun ne répond)</p>" if answer.abstained else ""
-    cards = []
-    for c in answer.citations:
-        meta = " · ".join(x for x in (c.source, c.date or "", f"score {c.score:.3f}", f"[{c.start}:{c.end}]") if x)
-        short = (c.short_start - c.start, c.short_end - c.start) \
-            if c.short_start is not None and c.short_end is not None else None
-        passage = _highlight(c.text, c.quote_start - c.start, c.quote_end - c.start, short)
-        cards.append(f'<div class="veille-card" id="cite-{turn}-{c.n}"><h4>[{c.n}] {html.escape(c.title)}</h4>'
-                     f'<div class="meta">{html.escape(meta)}</div><div class="passage">{passage}</div></div>')
-    return head + '<div class="veille-cards">' + "".join(cards) + "</div>"
-
-
-def matches_html(quote: str, matches: list[QuoteMatch]) -> str:
-    if not matches:
-        return f"<p>Citation introuvable dans les articles indexés : « {html.escape(quote)} ».</p>"
-    out = []
-    for n, m in enumerate(matches, 1):
-        who = f"<b>{html.escape(m.speaker)}</b>" if m.speaker else "locuteur non indiqué"
-        sentence = _highlight(m.sentence, max(0, m.start - m.sentence_start), m.end - m.sentence_start)
-        kind = {"exact": "exacte", "normalised": "à la typographie près", "fuzzy": f"approchée ({m.score:.2f})"}
-        out.append(f'<div class="veille-card" id="quote-{n}"><h4>{html.escape(m.title)}</h4>'
-                   f'<div class="meta">{html.escape(m.source)} · [{m.start}:{m.end}] · '
-                   f'correspondance {kind.get(m.kind, m.kind)} · {who}</div>'
-                   f'<div class="passage">{sentence}</div></div>')
-    return '<div class="veille-cards">' + "".join(out) + "</div>"
-
-
-def status_md(index: Index) -> str:
-    s = index.status()
-    day, _, time = s["built_at"].partition("T")
-    return (f"**veille** · {s['articles']} articles · {s['chunks']} passages · modèle {s['model']} · "
-            f"index construit le {day} à {time[:5]} UTC")
-
-
-def articles_rows(index: Index) -> list[list[Any]]:
-    return [[a["title"], a["date"] or "", a["chunks"], a["source"]] for a in index.articles()]
-
-
-def _error(message: str) -> str:
-    return f'<p class="veille-error">⚠️ {html.escape(message)}</p>'
-
-
-def _report_md(report: Any) -> str:
-    parts = [f"Index à jour : {report.articles} articles, {report.total_chunks} passages "
-             f"({report.embedded_chunks} passage(s) calculé(s))."]
-    parts += [f"Ajouté : {s}" for s in report.added] + [f"Retiré : {s}" for s in report.removed]
-    parts += [f"Doublon ignoré : {d} (identique à {o})" for d, o in report.duplicates]
-    return "<p>" + "<br>".join(html.escape(p) for p in parts) + "</p>"
-
 
 # -- what the page's events do: each calls the veille API and renders the result
+def _who(request: gr.Request | None) -> tuple[str | None, str]:
+    """The logged-in user (None without logins) and the address the request came from."""
+    if request is None:
+        return None, "?"
+    return getattr(request, "username", None), request.client.host if request.client else "?"
+
+
 class Handlers:
-    def __init__(self, index: Index) -> None:
-        self.index = index
+    def __init__(self, index: Index, access: Access) -> None:
+        self.index, self.access = index, access
 
     @staticmethod
     def check(question: str) -> str:
@@ -166,10 +63,12 @@ class Handlers:
             raise VeilleError(f"La question fait {len(question):,} caractères ; limitez-la à {MAX_QUESTION:,}.")
         return question
 
-    def ask(self, question: str, chat: list[dict], asked: list[str], mode: str = "extractive") -> Iterator[tuple]:
+    def ask(self, question: str, chat: list[dict], asked: list[str], mode: str = "extractive",
+            request: gr.Request = None) -> Iterator[tuple]:  # type: ignore[assignment]
         """A chat turn; in llm mode the draft streams in, then the checked answer replaces it."""
         before = chat
         try:
+            self.access.require_reader(*_who(request))
             q = self.check(question)
             turn = len(asked) + 1
             chat = [*chat, {"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
@@ -183,7 +82,7 @@ class Handlers:
                             + " <small><i>(brouillon, vérification à venir)</i></small>"}
                 yield chat, gr.update(), "", asked, ""
         except VeilleError as e:
-            yield before, gr.update(), question, asked, _error(str(e))
+            yield before, gr.update(), question, asked, error_html(str(e))
             return
         assert answer is not None
         chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
@@ -193,64 +92,113 @@ class Handlers:
     def clear() -> tuple:
         return [], cards_html(None, 0), "", [], ""
 
-    def cite(self, quote: str) -> tuple[str, str]:
+    def cite(self, quote: str, request: gr.Request = None) -> tuple[str, str]:  # type: ignore[assignment]
         try:
+            self.access.require_reader(*_who(request))
             return matches_html(quote, self.index.cite(self.check(quote))), ""
         except VeilleError as e:
-            return "", _error(str(e))
+            return "", error_html(str(e))
 
     def refresh(self) -> tuple:
         sources = [a["source"] for a in self.index.articles()]
         return articles_rows(self.index), status_md(self.index), gr.update(choices=sources, value=None)
 
-    def _change(self, do: Any) -> tuple:
-        """Run an index change and render its report, or the error that stopped it (index unchanged)."""
+    def _editor(self, request: gr.Request | None, action: str, targets: list[str]) -> tuple[str, str]:
+        """Who may make this change, checked here on the server; a refusal is an error the caller sees."""
+        user, address = _who(request)
         try:
-            return (_report_md(do()), *self.refresh())
+            return self.access.require_editor(user, address, action, targets), address
+        except AccessDenied as e:
+            raise gr.Error(str(e)) from None
+
+    def _change(self, do: Any, who: tuple[str, str], action: str, targets: list[str]) -> tuple:
+        """Run an index change and render its report, or the error that stopped it (index unchanged);
+        either way the history records it."""
+        try:
+            report = do()
         except VeilleError as e:
-            return (_error(str(e)), *self.refresh())
+            self.access.audit(who[0], action, targets, who[1], f"error: {e}")
+            return (error_html(str(e)), *self.refresh())
+        self.access.audit(who[0], action, targets, who[1], summary(report))
+        return (report_md(report), *self.refresh())
 
-    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True),
+               request: gr.Request = None) -> tuple:  # type: ignore[assignment]
+        names = [Path(f).name for f in files or []]
+        who = self._editor(request, "upload", names)
         if not files:
-            return (_error("Aucun fichier : choisissez un ou plusieurs fichiers .txt, .md ou .html."), *self.refresh())
+            return (error_html("Aucun fichier : choisissez un ou plusieurs fichiers .txt, .md ou .html."),
+                    *self.refresh())
+        if len(files) > (cap := self.index.settings.max_upload_files):
+            return (error_html(f"{len(files)} fichiers d’un coup : {cap} au plus par envoi "
+                               "(VEILLE_MAX_UPLOAD_FILES)."), *self.refresh())
         progress(0, desc="Lecture des fichiers")
-        return self._change(lambda: self.index.add([Path(f) for f in files], progress=True))
+        return self._change(lambda: self.index.add([Path(f) for f in files], progress=True), who, "upload", names)
 
-    def paste(self, title: str, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+    def paste(self, title: str, text: str, progress: gr.Progress = gr.Progress(track_tqdm=True),
+              request: gr.Request = None) -> tuple:  # type: ignore[assignment]
         title, text = (title or "").strip(), (text or "").strip()
-        if not title or not text:
-            return (_error("Donnez un titre et le texte de l’article."), *self.refresh())
         name = re.sub(r"[^\w-]+", "-", title.lower()).strip("-")[:60] + ".txt"
+        who = self._editor(request, "paste", [name])
+        if not title or not text:
+            return (error_html("Donnez un titre et le texte de l’article."), *self.refresh())
         progress(0, desc="Indexation")
-        return self._change(lambda: self.index.add_texts([(name, f"{title}\n\n{text}\n".encode())], progress=True))
+        return self._change(lambda: self.index.add_texts([(name, f"{title}\n\n{text}\n".encode())], progress=True),
+                            who, "paste", [name])
 
-    def remove(self, source: str | None) -> tuple:
+    def remove(self, source: str | None, request: gr.Request = None) -> tuple:  # type: ignore[assignment]
+        who = self._editor(request, "remove", [source or ""])
         if not source:
-            return (_error("Choisissez l’article à retirer."), *self.refresh())
-        return self._change(lambda: self.index.remove([source]))
+            return (error_html("Choisissez l’article à retirer."), *self.refresh())
+        return self._change(lambda: self.index.remove([source]), who, "remove", [source])
+
+    def session(self, request: gr.Request = None) -> tuple:  # type: ignore[assignment]
+        """On page load: the editing controls for those who may change the index, and who is logged in."""
+        user, _ = _who(request)
+        role = self.access.role(user)
+        names = {"reader": "lecteur", "editor": "éditeur"}
+        line = ""
+        if self.access.login and user:
+            line = (f"Connecté : {html.escape(user)} ({names.get(role or '', 'sans rôle')}) · "
+                    '<a href="/logout">Se déconnecter</a>')
+        if self.access.read_only:
+            line += (" · " if line else "") + "Lecture seule : l’index ne peut pas être modifié ici."
+        return gr.update(visible=self.access.may_change(user)), line
 
     # JSON endpoints for programs (gradio_client): the same answers as the CLI's --json.
-    def ask_json(self, question: str, mode: str = "extractive") -> dict:
+    def ask_json(self, question: str, mode: str = "extractive",
+                 request: gr.Request = None) -> dict:  # type: ignore[assignment]
         """Answer a question with numbered citations (mode "extractive" or "llm")."""
+        self.access.require_reader(*_who(request))
         return self.index.ask(self.check(question), mode=mode).to_dict()
 
-    def cite_json(self, text: str) -> dict:
+    def cite_json(self, text: str, request: gr.Request = None) -> dict:  # type: ignore[assignment]
         """Where a quotation appears, and who said it."""
+        self.access.require_reader(*_who(request))
         return {"quote": text, "matches": [m.to_dict() for m in self.index.cite(self.check(text))]}
 
-    def status_json(self) -> dict:
+    def status_json(self, request: gr.Request = None) -> dict:  # type: ignore[assignment]
         """What the index holds."""
+        self.access.require_reader(*_who(request))
         return self.index.status()
 
 
 # -- the page
-def build_app(index: Index, mode: str | None = None) -> gr.Blocks:
-    h = Handlers(index)
+def open_access(index: Index, read_only: bool = False, no_login: bool = False) -> Access:
+    s = index.settings
+    return Access.open(users_path(index.folder), history_path(index.folder), read_only, no_login,
+                       RateLimiter(s.ask_limit, s.ask_window))
+
+
+def build_app(index: Index, mode: str | None = None, access: Access | None = None) -> gr.Blocks:
+    access = access or open_access(index)
+    h = Handlers(index, access)
     # Extractive stays the default even with a model: it quotes verbatim in 50 ms where the model takes
     # seconds (docs/BENCHMARKS.md). `veille serve --mode llm` makes the model the default.
     mode = mode or "extractive"
     with gr.Blocks(title="veille") as app:
         status = gr.Markdown(status_md(index), elem_id="status")
+        whoami = gr.HTML("", elem_id="whoami")
         notice = gr.HTML("", elem_id="notice")
         asked = gr.State([])
         with gr.Tab("Questions", id="chat"):
@@ -278,19 +226,22 @@ def build_app(index: Index, mode: str | None = None) -> gr.Blocks:
             table = gr.Dataframe(articles_rows(index), headers=["Titre", "Date", "Passages", "Fichier"],
                                  interactive=False, wrap=True, elem_id="articles", max_chars=140,
                                  column_widths=["52%", "16%", "10%", "22%"], show_search="search")
-            with gr.Row():
-                with gr.Column(min_width=300):
-                    files = gr.File(label="Ajouter des articles (.txt, .md, .html)", file_count="multiple",
-                                    file_types=[".txt", ".md", ".html", ".htm"], type="filepath", elem_id="upload")
-                    upload = gr.Button("Indexer les fichiers", variant="primary", elem_id="upload-btn")
-                with gr.Column(min_width=300):
-                    paste_title = gr.Textbox(label="Titre de l’article collé", elem_id="paste-title")
-                    paste_text = gr.Textbox(label="Texte de l’article", lines=6, elem_id="paste-text")
-                    paste = gr.Button("Indexer le texte", elem_id="paste-btn")
-            with gr.Row():
-                to_remove = gr.Dropdown([a["source"] for a in index.articles()], label="Article à retirer",
-                                        elem_id="remove-choice")
-                remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
+            # Hidden until the page knows who it serves; the handlers check again on the server.
+            with gr.Column(visible=not access.login and not access.read_only, elem_id="editing") as editing:
+                with gr.Row():
+                    with gr.Column(min_width=300):
+                        files = gr.File(label="Ajouter des articles (.txt, .md, .html)", file_count="multiple",
+                                        file_types=[".txt", ".md", ".html", ".htm"], type="filepath",
+                                        elem_id="upload")
+                        upload = gr.Button("Indexer les fichiers", variant="primary", elem_id="upload-btn")
+                    with gr.Column(min_width=300):
+                        paste_title = gr.Textbox(label="Titre de l’article collé", elem_id="paste-title")
+                        paste_text = gr.Textbox(label="Texte de l’article", lines=6, elem_id="paste-text")
+                        paste = gr.Button("Indexer le texte", elem_id="paste-btn")
+                with gr.Row():
+                    to_remove = gr.Dropdown([a["source"] for a in index.articles()], label="Article à retirer",
+                                            elem_id="remove-choice")
+                    remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
 
         chat_io = ([question, chat, asked, answer_mode], [chat, cards, question, asked, notice])
         # The page's own events get names of their own: Gradio names an event after its function, and
@@ -308,6 +259,7 @@ def build_app(index: Index, mode: str | None = None) -> gr.Blocks:
         gr.api(h.ask_json, api_name="ask")
         gr.api(h.cite_json, api_name="cite")
         gr.api(h.status_json, api_name="status")
+        app.load(h.session, None, [editing, whoami], api_name="session", **private)
 
     return app
 
@@ -317,11 +269,15 @@ THEME = gr.themes.Default(font=[gr.themes.Font("system-ui"), "sans-serif"],
 
 
 def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: Index | None = None,
-           mode: str | None = None) -> None:
-    app = build_app(index or open_index(index_dir), mode)
+           mode: str | None = None, read_only: bool = False, no_login: bool = False) -> None:
+    index = index or open_index(index_dir)
+    access = open_access(index, read_only, no_login)
+    app = build_app(index, mode, access)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, share=False, theme=THEME, css=CSS, js=JS, ssr_mode=False,
-               footer_links=[], max_file_size="5mb", show_error=True)
+               footer_links=[], max_file_size="5mb", show_error=True,
+               auth=access.authenticate if access.login else None,
+               auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné.")
 
 
 if __name__ == "__main__":

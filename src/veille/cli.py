@@ -5,50 +5,16 @@ Errors a user can fix are printed as one line on stderr with a non-zero exit, ne
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-from collections.abc import Callable, Iterator
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .cli_access import index_history, user_group
+from .cli_common import _dump, _friendly, _lines, audited, index_option
 from .errors import VeilleError
 from .settings import load_settings
-
-
-def _dump(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
-
-
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn VeilleError into `veille: <message>` and exit 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except VeilleError as e:
-            click.echo(f"veille: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _lines(arg: str) -> Iterator[str]:
-    """The argument itself, or with "-" one item per non-empty line of stdin."""
-    if arg != "-":
-        yield arg
-        return
-    for line in sys.stdin:
-        if line.strip():
-            yield line.strip()
-
-
-index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-                            help="Index folder (default: index/, or $VEILLE_INDEX).")
 
 
 @click.group()
@@ -105,6 +71,10 @@ def index_group() -> None:
     """Build and maintain the index."""
 
 
+main.add_command(user_group)
+index_group.add_command(index_history)
+
+
 def _report(report: Any, as_json: bool) -> None:
     if as_json:
         _dump(report.to_dict())
@@ -127,7 +97,8 @@ def index_build(corpus: Path | None, index_dir: Path | None, as_json: bool) -> N
     """Index new and changed articles of the corpus; drop deleted ones."""
     from .index import build_index
 
-    _report(build_index(corpus, index_dir, progress=True), as_json)
+    _report(audited(index_dir, "build", [str(corpus or "")], lambda: build_index(corpus, index_dir, progress=True)),
+            as_json)
 
 
 @index_group.command("add")
@@ -139,7 +110,8 @@ def index_add(paths: tuple[Path, ...], index_dir: Path | None, as_json: bool) ->
     """Copy files into the corpus folder and index them."""
     from .index import open_index
 
-    _report(open_index(index_dir).add(list(paths), progress=True), as_json)
+    _report(audited(index_dir, "add", [p.name for p in paths], lambda: open_index(index_dir).add(list(paths),
+                                                                                         progress=True)), as_json)
 
 
 @index_group.command("remove")
@@ -151,7 +123,8 @@ def index_remove(sources: tuple[str, ...], index_dir: Path | None, as_json: bool
     """Take articles out of the index (their files move to the corpus's .removed/ folder)."""
     from .index import open_index
 
-    _report(open_index(index_dir).remove(list(sources), progress=True), as_json)
+    _report(audited(index_dir, "remove", list(sources), lambda: open_index(index_dir).remove(list(sources),
+                                                                                          progress=True)), as_json)
 
 
 @index_group.command("status")
@@ -330,13 +303,23 @@ def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, as_json
 @click.option("--corpus", type=click.Path(path_type=Path), default=None)
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None,
               help="Default answer mode of the page (llm when a model is configured).")
+@click.option("--read-only", is_flag=True, help="Questions only: nobody can change the index from the page.")
+@click.option("--no-login", is_flag=True, help="Serve a non-loopback address without logins (a warning).")
 @index_option
 @_friendly
-def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir: Path | None) -> None:
-    """Open the chat UI (builds the index of the corpus first if there is none)."""
+def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir: Path | None, read_only: bool,
+          no_login: bool) -> None:
+    """Open the chat UI (builds the index of the corpus first if there is none).
+
+    With users (`veille user add`) the page asks for a login; off loopback it refuses to start without
+    users unless --read-only or --no-login."""
+    from .access import serving_check
     from .index import build_index
+    from .users import load_users, users_path
 
     settings = load_settings(corpus=corpus, index=index_dir)
+    if warning := serving_check(host, bool(load_users(users_path(settings.index))), read_only, no_login):
+        click.echo(f"veille: {warning}", err=True)
     if not (settings.index / "manifest.json").is_file():
         _report(build_index(settings=settings, progress=True), False)
     import importlib.util
@@ -350,7 +333,7 @@ def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir
     ui = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ui)
     click.echo(f"veille: http://{host}:{port}", err=True)
-    ui.launch(settings.index, host=host, port=port, mode=mode)
+    ui.launch(settings.index, host=host, port=port, mode=mode, read_only=read_only, no_login=no_login)
 
 
 if __name__ == "__main__":

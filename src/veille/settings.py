@@ -60,6 +60,11 @@ class Settings:
     dense_weight: float = 0.5
     rrf_k: int = 60
     candidates: int = 100
+    # A shared server's limits (ui/app.py): asks per client (its user name, else its address) in any
+    # `ask_window` seconds, and files per upload. bench/ui_burst.py's 160 asks in about 20 s stay under.
+    ask_limit: int = 240
+    ask_window: float = 60.0
+    max_upload_files: int = 20
 
     def __post_init__(self) -> None:
         """Refuse a value veille cannot use once, here, rather than at the first question."""
@@ -81,7 +86,8 @@ class Settings:
 
 
 CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("torch", "onnx-int8")}
-POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates")
+POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
+            "ask_limit", "ask_window", "max_upload_files")
 FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))
 
 
