@@ -98,6 +98,9 @@ def test_serving_off_loopback_needs_users_or_a_flag() -> None:
     assert serving_check("0.0.0.0", True, False, False) is None
     assert serving_check("0.0.0.0", False, True, False) is None
     assert "warning" in serving_check("0.0.0.0", False, False, True)
+    assert "warning" in serving_check("0.0.0.0", True, False, True)  # --no-login turns existing logins off
+    with pytest.raises(InputError, match="pass just one"):
+        serving_check("0.0.0.0", False, True, True)
 
 
 def test_roles_read_only_and_the_history_of_refusals(tmp_path: Path) -> None:

@@ -85,6 +85,19 @@ def test_bad_uploads_get_a_clear_message_and_change_nothing(
     assert sorted(p.name for p in server["corpus"].iterdir()) == before
 
 
+def test_an_upload_of_too_many_files_is_refused_whole(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
+    from gradio_client import handle_file
+
+    before = sorted(p.name for p in server["corpus"].iterdir())
+    paths = []
+    for n in range(21):
+        (path := tmp_path / f"note-{n}.txt").write_text(f"Note {n}\n\nLe texte numéro {n}.\n", encoding="utf-8")
+        paths.append(handle_file(str(path)))
+    notice, *_ = client.predict(paths, api_name="/upload")
+    assert "21 fichiers" in notice and "20 au plus" in notice
+    assert sorted(p.name for p in server["corpus"].iterdir()) == before
+
+
 def test_a_file_of_another_type_is_refused_by_the_upload_itself(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError

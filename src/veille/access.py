@@ -36,11 +36,13 @@ def serving_check(host: str, has_users: bool, read_only: bool, no_login: bool) -
     if read_only and no_login:
         raise InputError("--read-only and --no-login together: --read-only already lets anyone ask and nobody "
                          "change the index; pass just one")
-    if is_loopback(host) or has_users or read_only:
+    if is_loopback(host):
         return None
-    if no_login:
+    if no_login:  # with users or without: --no-login turns logins off
         return (f"warning: serving on {host} without logins: anyone who can reach this port can add and remove "
                 "articles. Add users with `veille user add NAME --role editor`, or serve with --read-only.")
+    if has_users or read_only:
+        return None
     raise InputError(f"refusing to serve on {host} without logins: anyone on the network could add and remove "
                      "articles. Add a user (`veille user add NAME --role editor`), or pass --read-only "
                      "(questions only), or --no-login to accept the risk")
