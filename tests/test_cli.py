@@ -15,7 +15,9 @@ def test_search_json_follows_the_contract(seed_index: Index) -> None:
     out = json.loads(proc.stdout)
     assert out["query"] == "combien de soldats selon Blinken ?" and len(out["hits"]) == 3
     hit = out["hits"][0]
-    assert set(hit) == {"source", "title", "date", "start", "end", "text", "score"}
+    # the names of the first contract stay; where the article came from is new (None for a plain file)
+    assert set(hit) == {"source", "title", "date", "start", "end", "text", "score", "url", "site", "author", "page"}
+    assert hit["url"] is None and hit["page"] is None
     original = (seed_index.corpus / hit["source"]).read_bytes().decode("utf-8")
     assert original[hit["start"] : hit["end"]] == hit["text"] and "Blinken" in hit["text"]
 

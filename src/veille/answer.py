@@ -54,9 +54,7 @@ def _figures(text: str) -> set[str]:
 
 
 def _cite(n: int, cand: Candidate, short: tuple[int, int] | None = None) -> Citation:
-    c = cand.hit.chunk
-    a, b = short if short else (None, None)
-    return Citation(n, c.source, c.title, c.date, c.start, c.end, c.text, cand.hit.score, cand.start, cand.end, a, b)
+    return Citation.of(n, cand.hit.chunk, cand.hit.score, (cand.start, cand.end), short)
 
 
 def closest(hits: list[Hit]) -> tuple[Citation, ...]:
@@ -65,8 +63,7 @@ def closest(hits: list[Hit]) -> tuple[Citation, ...]:
     for n, h in enumerate(hits[:3], 1):
         spans = sentence_spans(h.chunk.text) or [(0, len(h.chunk.text))]
         a, b = spans[0]
-        out.append(Citation(n, h.chunk.source, h.chunk.title, h.chunk.date, h.chunk.start, h.chunk.end,
-                            h.chunk.text, h.score, h.chunk.start + a, h.chunk.start + b))
+        out.append(Citation.of(n, h.chunk, h.score, (h.chunk.start + a, h.chunk.start + b)))
     return tuple(out)
 
 

@@ -139,7 +139,9 @@ def build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, pr
         "model": {"name": embedder.name, "checksum": embedder.checksum, "dimension": embedder.dimension},
         "chunker": chunker,
         "articles": {
-            s: {"sha256": a.sha256, "title": a.title, "date": a.date, "chunks": sorted(ids_of.get(s, []))}
+            s: {"sha256": a.sha256, "title": a.title, "date": a.date, "chunks": sorted(ids_of.get(s, [])),
+                **{k: v for k, v in (("url", a.url), ("site", a.site), ("author", a.author),
+                                     ("pages", list(a.pages))) if v}}
             for s, a in sorted(current.items())
         },
         "duplicates": dict(duplicates),

@@ -7,6 +7,7 @@ Numbers need no rule: "10.000" has no space after its dot, and "1 500" no dot.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 
 from .types import Article, Chunk
@@ -125,7 +126,10 @@ def chunk_spans(text: str, segments: tuple[tuple[int, int], ...], max_chars: int
 
 def chunk_article(article: Article, max_chars: int, overlap: int, first_id: int) -> list[Chunk]:
     """The article's chunks, numbered from first_id; each one's text is original[start:end]."""
+    pages = article.pages
     return [
-        Chunk(first_id + n, article.source, a, b, article.original[a:b], article.title, article.date)
+        Chunk(first_id + n, article.source, a, b, article.original[a:b], article.title, article.date, article.url,
+              article.site, article.author, bisect_right(pages, a) or None if pages else None,
+              tuple(p for p in pages if a < p < b))
         for n, (a, b) in enumerate(chunk_spans(article.original, article.segments, max_chars, overlap))
     ]

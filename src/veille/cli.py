@@ -12,8 +12,10 @@ from typing import Any
 import click
 
 from .cli_access import index_history, user_group
-from .cli_common import _dump, _friendly, _lines, audited, index_option
-from .errors import VeilleError
+from .cli_common import _dump, _friendly, audited, index_option
+from .cli_follow import feed_group
+from .cli_read import ask, cite, search
+from .errors import InputError, VeilleError
 from .settings import load_settings
 
 
@@ -72,6 +74,9 @@ def index_group() -> None:
 
 
 main.add_command(user_group)
+main.add_command(feed_group)
+for _command in (search, ask, cite):
+    main.add_command(_command)
 index_group.add_command(index_history)
 
 
@@ -102,16 +107,30 @@ def index_build(corpus: Path | None, index_dir: Path | None, as_json: bool) -> N
 
 
 @index_group.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("items", nargs=-1, required=True)
 @index_option
 @click.option("--json", "as_json", is_flag=True)
 @_friendly
-def index_add(paths: tuple[Path, ...], index_dir: Path | None, as_json: bool) -> None:
-    """Copy files into the corpus folder and index them."""
+def index_add(items: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Copy files (.txt, .md, .html, .pdf) into the corpus folder, or fetch pages (http/https URLs), and
+    index them. Everything is read and checked before anything is written."""
     from .index import open_index
 
-    _report(audited(index_dir, "add", [p.name for p in paths], lambda: open_index(index_dir).add(list(paths),
-                                                                                         progress=True)), as_json)
+    urls = [i for i in items if i.lower().startswith(("http://", "https://"))]
+    paths = [Path(i) for i in items if i not in urls]
+    if missing := [str(p) for p in paths if not p.is_file()]:
+        raise InputError(f"no such file: {', '.join(missing)} (a page needs its http:// or https:// address)")
+    index = open_index(index_dir)
+
+    def change():  # noqa: ANN202
+        if urls:
+            from .feeds import fetch_page
+
+            pages = [fetch_page(u, max_bytes=index.settings.max_file_bytes) for u in urls]
+            index.add_extracted(pages, replace=True, update=False)
+        return index.add(paths, progress=True)
+
+    _report(audited(index_dir, "add", [*urls, *(p.name for p in paths)], change), as_json)
 
 
 @index_group.command("remove")
@@ -182,84 +201,6 @@ def index_import(file: Path, index_dir: Path | None, corpus: Path | None, as_jso
     if summary["missing_articles"]:
         click.echo(f"  {len(summary['missing_articles'])} articles are not in the corpus folder: "
                    "`veille index build` will drop them")
-
-
-@main.command()
-@click.argument("query")
-@click.option("--k", default=5, show_default=True, help="How many passages.")
-@index_option
-@click.option("--json", "as_json", is_flag=True)
-@_friendly
-def search(query: str, k: int, index_dir: Path | None, as_json: bool) -> None:
-    """Passages that match QUERY ("-": one query a line from stdin)."""
-    from .index import open_index
-
-    idx = open_index(index_dir)
-    for q in _lines(query):
-        hits = idx.search(q, k)
-        if as_json:
-            _dump({"query": q, "hits": [h.to_dict() for h in hits]})
-            continue
-        for n, h in enumerate(hits, 1):
-            c = h.chunk
-            click.echo(f"{n}. {c.source} [{c.start}:{c.end}] score {h.score:.4f}\n   {c.text[:300]}")
-
-
-@main.command()
-@click.argument("question")
-@click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
-              help="extractive quotes the articles; llm has a language model write the answer, then checks it.")
-@index_option
-@click.option("--json", "as_json", is_flag=True)
-@_friendly
-def ask(question: str, mode: str, index_dir: Path | None, as_json: bool) -> None:
-    """Answer QUESTION with numbered citations ("-": one question a line from stdin)."""
-    from .index import open_index
-    from .types import Answer
-
-    idx = open_index(index_dir)
-    for q in _lines(question):
-        answer = None
-        for item in idx.ask_stream(q, mode=mode):
-            if isinstance(item, Answer):
-                answer = item
-            elif not as_json:
-                click.echo(item, nl=False, err=True)  # the draft streams to stderr; the checked answer follows
-        assert answer is not None
-        if as_json:
-            _dump(answer.to_dict())
-            continue
-        if mode == "llm":
-            click.echo("", err=True)
-            click.echo("(réponse extractive : le brouillon n'a pas passé la vérification)" if answer.fallback
-                       else "(réponse vérifiée contre les passages)")
-        click.echo(answer.text)
-        if answer.citations:
-            click.echo("\nSources :" if not answer.abstained else "\nPassages les plus proches :")
-        for c in answer.citations:
-            click.echo(f"[{c.n}] {c.title} — {c.source} [{c.start}:{c.end}]" + (f", {c.date}" if c.date else ""))
-            click.echo(f"    « {c.quote} »")
-
-
-@main.command()
-@click.argument("text")
-@click.option("--limit", default=10, show_default=True)
-@index_option
-@click.option("--json", "as_json", is_flag=True)
-@_friendly
-def cite(text: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
-    """Where a quotation or phrase appears, and who said it."""
-    from .index import open_index
-
-    matches = open_index(index_dir).cite(text, limit)
-    if as_json:
-        _dump({"quote": text, "matches": [m.to_dict() for m in matches]})
-        return
-    if not matches:
-        click.echo("Citation introuvable dans les articles indexés.")
-    for m in matches:
-        who = f" — {m.speaker}" if m.speaker else ""
-        click.echo(f"{m.source} [{m.start}:{m.end}] ({m.kind}){who}\n   {m.sentence}")
 
 
 @main.command("eval")

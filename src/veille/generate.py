@@ -85,8 +85,7 @@ def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: 
         hit = hits[old - 1]
         claims = " ".join(v.sentence for v in checked.verdicts if v.supported and old in v.cited)
         qa, qb = _quote_span(claims, hit)
-        c = hit.chunk
-        citations.append(Citation(new, c.source, c.title, c.date, c.start, c.end, c.text, hit.score, qa, qb))
+        citations.append(Citation.of(new, hit.chunk, hit.score, (qa, qb)))
     return Answer(asked, text, tuple(citations), mode="llm", checked=True, fallback=False)
 
 

@@ -7,16 +7,20 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .build import State, build, load_state
 from .embed import Embedder, SentenceTransformerEmbedder
 from .errors import InputError
+from .extract import meta_path
 from .ingest import SUFFIXES, decode, html_to_text
 from .settings import Settings, load_settings
 from .store import locked, tidy
 from .terms import Vocabulary
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
+
+if TYPE_CHECKING:
+    from .filters import Where
 
 log = logging.getLogger(__name__)
 _EMBEDDERS: dict[tuple[Path, int, str], Embedder] = {}
@@ -90,8 +94,8 @@ class Index:
                 "dimension": m["model"]["dimension"], "built_at": m["built_at"], "corpus": m["corpus"]}
 
     def articles(self) -> list[dict[str, Any]]:
-        return [{"source": s, "title": a["title"], "date": a["date"], "chunks": len(a["chunks"])}
-                for s, a in self.manifest["articles"].items()]
+        return [{"source": s, "title": a["title"], "date": a["date"], "chunks": len(a["chunks"]), "url": a.get("url"),
+                 "site": a.get("site")} for s, a in self.manifest["articles"].items()]
 
     def original(self, source: str) -> str:
         """The article's text as offsets refer to it (UTF-8, BOM and line ends kept; HTML as extracted)."""
@@ -108,32 +112,47 @@ class Index:
         return text
 
     # -- reading
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, where: Where | None = None,
+               allowed: Any = None) -> list[Hit]:
+        """The best passages; `where` (filters.Where: dates, source) or `allowed` (chunk ids) restrict the
+        articles searched before ranking."""
         from .retrieve import hybrid_search
 
-        return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings)
+        if where is not None:
+            from .filters import allowed_chunks
 
-    def ask(self, question: str, history: Sequence[str] = (), mode: str = "extractive") -> Answer:
+            allowed = allowed_chunks(where, self.manifest["articles"])
+        return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings, allowed)
+
+    def ask(self, question: str, history: Sequence[str] = (), mode: str = "extractive",
+            where: Where | None = None) -> Answer:
         """A short answer whose [n] markers cite passages; `history`: the conversation's earlier questions.
-        mode "extractive" quotes the articles; "llm" has a language model write it, then checks it."""
+        mode "extractive" quotes the articles; "llm" has a language model write it, then checks it.
+        `where`: only from the articles of a period or a source (filters.Where)."""
         if mode == "llm":
-            *_, answer = self.ask_stream(question, history, mode)
+            *_, answer = self.ask_stream(question, history, mode, where)
             assert isinstance(answer, Answer)
             return answer
         if mode != "extractive":
             raise InputError(f"unknown answer mode {mode!r}; use 'extractive' or 'llm'")
         from .ask import ask
 
-        return ask(self, question, history, self.settings.k)
+        return ask(self._reader(where), question, history, self.settings.k)
 
-    def ask_stream(self, question: str, history: Sequence[str] = (), mode: str = "llm") -> Iterator[str | Answer]:
+    def _reader(self, where: Where | None) -> Any:
+        from .filters import Scoped
+
+        return self if where is None else Scoped(self, where)
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), mode: str = "llm",
+                   where: Where | None = None) -> Iterator[str | Answer]:
         """The answer's tokens as the model writes them, then the checked Answer (always the last item)."""
         if mode != "llm":
-            yield self.ask(question, history, mode)
+            yield self.ask(question, history, mode, where)
             return
         from .generate import stream_answer
 
-        yield from stream_answer(self, question, self.chat_model(), history, search_k=self.settings.k)
+        yield from stream_answer(self._reader(where), question, self.chat_model(), history, search_k=self.settings.k)
 
     def chat_model(self) -> Any:
         """The language model of the generative mode, loaded once."""
@@ -143,11 +162,13 @@ class Index:
             self._llm = chat_model(self.settings.models_dir, self.settings.threads)
         return self._llm
 
-    def cite(self, text: str, limit: int = 10) -> list[QuoteMatch]:
+    def cite(self, text: str, limit: int = 10, where: Where | None = None) -> list[QuoteMatch]:
         from .quotes import check_quote, find_in_articles
 
         check_quote(text)  # before reading every article
-        arts = ((a["source"], self.original(a["source"]), a["title"], a["date"]) for a in self.articles())
+        meta = self.manifest["articles"]
+        arts = ((a["source"], self.original(a["source"]), a["title"], a["date"], meta[a["source"]])
+                for a in self.articles() if where is None or where.admits(a["source"], meta[a["source"]]))
         return find_in_articles(arts, text, limit)
 
     def passage_around(self, source: str, offset: int) -> tuple[int, int, str]:
@@ -171,11 +192,40 @@ class Index:
         return report
 
     def add(self, paths: list[Path], progress: bool = False) -> BuildReport:
-        """Copy article files into the corpus folder (HTML as its article text) and index them."""
-        return self.add_texts([(Path(p).name, Path(p).read_bytes()) for p in paths], progress)
+        """Copy article files into the corpus folder (HTML as its article text, PDF as its text layer with
+        its pages) and index them."""
+        pdfs = [p for p in map(Path, paths) if p.suffix.lower() == ".pdf"]
+        others = [(p.name, p.read_bytes()) for p in map(Path, paths) if p not in pdfs]
+        if pdfs:
+            from .extract import pdf_article
+
+            for name, data in others:  # every file checked before any is written
+                stage_file(name, data, self.settings.max_file_bytes)
+            self.add_extracted([pdf_article(p.read_bytes(), p.name) for p in pdfs], update=False)
+        return self.add_texts(others, progress)
+
+    def add_extracted(self, items: list[Any], progress: bool = False, replace: bool = False,
+                      update: bool = True) -> BuildReport | None:
+        """Store extract.Extracted articles (a page, a feed entry, a PDF) with their metadata sidecar, and
+        index them; `replace`: a stored article of the same name is overwritten (a page that changed)."""
+        from .extract import write_meta
+
+        for item in items:
+            name, data = stage_file(item.name, item.text.encode("utf-8"), self.settings.max_file_bytes)
+            target = self.corpus / name
+            if not replace and target.exists() and target.read_bytes() != data:
+                raise InputError(f"{name} exists with other content; `veille index remove {name}` first")
+        for item in items:
+            write_meta(self.corpus, item.name, item.meta)
+            tmp = self.corpus / f".{item.name}.part"
+            tmp.write_bytes(item.text.encode("utf-8"))
+            os.replace(tmp, self.corpus / item.name)
+        return self.update(progress) if update else None
 
     def add_texts(self, items: list[tuple[str, bytes]], progress: bool = False) -> BuildReport:
         """Add articles given as (file name, content): every one is checked before any is written."""
+        if not items:
+            return self.update(progress)
         staged = [stage_file(name, data, self.settings.max_file_bytes) for name, data in items]
         for name, data in staged:
             target = self.corpus / name
@@ -197,6 +247,10 @@ class Index:
             dest = self.corpus / ".removed" / s
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.corpus / s, dest)
+            meta = meta_path(self.corpus, s)
+            if meta.is_file():  # its metadata goes with it, so that moving it back restores both
+                (dest_meta := meta_path(self.corpus / ".removed", s)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(meta, dest_meta)
         return self.update(progress)
 
 

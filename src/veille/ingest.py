@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError, InputError
+from .extract import read_meta
 from .types import Article
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,12 @@ def read_article(path: Path, source: str, max_bytes: int = 5_000_000) -> Article
     title, date, segments = clean(original)
     if not segments:
         raise InputError(f"{source}: no article text left after cleaning")
-    return Article(source, original, title, date, hashlib.sha256(data).hexdigest(), segments)
+    corpus = path.parents[len(Path(source).parts) - 1]
+    meta = read_meta(corpus, source)  # what a fetched page, a feed entry or a PDF said of itself
+    pages = tuple(p for p in meta.get("pages", ()) if isinstance(p, int) and 0 <= p <= len(original))
+    return Article(source, original, meta.get("title") or title, date or meta.get("date"),
+                   hashlib.sha256(data).hexdigest(), segments, meta.get("url"), meta.get("site"), meta.get("author"),
+                   pages)
 
 
 def list_files(corpus: Path) -> list[tuple[Path, str]]:

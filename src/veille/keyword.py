@@ -206,8 +206,9 @@ class KeywordIndex:
                                      "run `veille index build`")
         return cls(retriever, ids, spelled)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the best k chunks that share a token with the query."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best k chunks that share a token with the query; with `allowed`,
+        only among those chunk ids (corpus statistics stay the whole index's)."""
         if not len(self.ids):
             return []
         vocab = self.retriever.vocab_dict
@@ -215,6 +216,8 @@ class KeywordIndex:
         if not tokens:
             return []
         scores = self.retriever.get_scores(tokens)
+        if allowed is not None:
+            scores = np.where(np.isin(self.ids, allowed), scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -197,16 +197,18 @@ class MilvusStore(VectorStore):
         self.ids |= added
         self.removed -= added
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.ids or k <= 0:
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        if not self.ids or k <= 0 or allowed is not None and not len(allowed):
             return []
         vector = np.asarray(query, dtype=np.float32).reshape(-1)
         limit = min(k + OVERFETCH, MAX_LIMIT)
+        live = self.ids if allowed is None else self.ids & set(allowed.tolist())
+        extra = {} if allowed is None else {"filter": f"id in {sorted(live)}"}  # filtered by the server, first
         while True:
             with _calls(self.uri):
                 found = self.client.search(self.collection, data=[vector], limit=limit, output_fields=["id"],
-                                           search_params={"metric_type": METRIC})[0]
-            hits = [(int(h["id"]), float(h["distance"])) for h in found if int(h["id"]) in self.ids]
+                                           search_params={"metric_type": METRIC}, **extra)[0]
+            hits = [(int(h["id"]), float(h["distance"])) for h in found if int(h["id"]) in live]
             if len(hits) >= k or len(found) < limit or limit == MAX_LIMIT:
                 return hits[:k]
             limit = min(limit * 4, MAX_LIMIT)  # many orphans on top: ask for more

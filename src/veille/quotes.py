@@ -13,10 +13,11 @@ import logging
 import re
 import unicodedata
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 from functools import cache, lru_cache
+from typing import Any
 
 from .chunk import sentence_spans
 from .errors import InputError
@@ -194,9 +195,10 @@ def _check(text: str) -> str:
     return quote
 
 
-def find_in_articles(articles: Iterable[tuple[str, str, str, str | None]], text: str,
+def find_in_articles(articles: Iterable[tuple[Any, ...]], text: str,
                      limit: int = 10) -> list[QuoteMatch]:
-    """Where the quotation appears in (source, original_text, title, date) articles, best first."""
+    """Where the quotation appears in (source, original_text, title, date[, metadata]) articles, best first;
+    the metadata ({"url", "site", "author", "pages"}, any of them) is carried into the matches."""
     quote, arts = _check(text), list(articles)
     found = sorted(_search([a[1] for a in arts], quote), key=lambda m: (_TIERS[m[0]], -m[1], m[2], m[4] - m[3], m[3]))
     out: list[QuoteMatch] = []
@@ -207,9 +209,12 @@ def find_in_articles(articles: Iterable[tuple[str, str, str, str | None]], text:
         if any(n == k and a < kb and ka < b for k, ka, kb in kept):
             continue  # an overlapping, better match in the same article is already in
         kept.append((n, a, b))
-        src, orig, title, date = arts[n]
+        src, orig, title, date = arts[n][:4]
+        meta: dict[str, Any] = arts[n][4] if len(arts[n]) > 4 else {}
         speaker = speaker_of(orig[ss:se], orig[max(0, ss - CONTEXT_CHARS) : ss])
-        out.append(QuoteMatch(src, title, a, b, orig[a:b], ss, se, orig[ss:se], speaker, kind, round(score, 4), date))
+        page = bisect_right(meta["pages"], ss) if meta.get("pages") else None
+        out.append(QuoteMatch(src, title, a, b, orig[a:b], ss, se, orig[ss:se], speaker, kind, round(score, 4), date,
+                              meta.get("url"), meta.get("site"), meta.get("author"), page))
     log.debug("quote %r: %d match(es)", quote[:60], len(out))
     return out
 
@@ -222,7 +227,8 @@ def check_quote(text: str) -> str:
 def quote_answer(question: str, m: QuoteMatch, start: int, end: int, passage: str) -> Answer:
     """« Qui a dit … ? »: who the article says spoke the words, citing the passage start:end around them."""
     citation = Citation(1, m.source, m.title, m.date, start, end, passage, m.score,
-                        max(start, m.sentence_start), min(end, m.sentence_end))
+                        max(start, m.sentence_start), min(end, m.sentence_end), url=m.url, site=m.site,
+                        author=m.author, page=m.page)
     who = f"{m.speaker} l'a dit" if m.speaker else "L'article ne dit pas qui l'a dit"
     return Answer(question, f"{who} : « {citation.quote} » [1]", (citation,), short=m.speaker)
 

@@ -75,11 +75,13 @@ def fuse(dense: Ranking, keyword: Ranking, settings: Settings) -> Ranking:
     return [(i, 1.0 / (1.0 + math.exp(-s))) for i, s in zscore_fusion([dense, keyword], [w, 1.0 - w])]
 
 
-def hybrid_search(state: Any, embedder: Embedder, query: str, k: int, settings: Settings) -> list[Hit]:
-    """The k best chunks for the query, each with its fused score and its dense and keyword scores."""
+def hybrid_search(state: Any, embedder: Embedder, query: str, k: int, settings: Settings,
+                  allowed: np.ndarray | None = None) -> list[Hit]:
+    """The k best chunks for the query, each with its fused score and its dense and keyword scores; with
+    `allowed` (chunk ids: a date or source filter), both searches rank only those."""
     query = check_query(query)
-    dense = state.store.search(embedder.embed_query(query), settings.candidates)
-    keyword = state.keyword.search(query, settings.candidates)
+    dense = state.store.search(embedder.embed_query(query), settings.candidates, allowed)
+    keyword = state.keyword.search(query, settings.candidates, allowed)
     dense_of, keyword_of = dict(dense), dict(keyword)
     return [
         Hit(state.chunks[i], score, dense_of.get(i), keyword_of.get(i))

@@ -20,6 +20,11 @@ class Article:
     date: str | None  # ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:MM) when the text gives one
     sha256: str  # of the file's bytes: identical files share it
     segments: tuple[tuple[int, int], ...]  # kept runs of body text, in order, boilerplate between them
+    # Where it came from, when its source said (a fetched page, a feed entry, a PDF): extract.py's sidecar
+    url: str | None = None
+    site: str | None = None
+    author: str | None = None
+    pages: tuple[int, ...] = ()  # a PDF's page starts, as offsets of `original` (page n starts at pages[n-1])
 
     @property
     def body(self) -> str:
@@ -38,6 +43,20 @@ class Chunk:
     text: str
     title: str = ""
     date: str | None = None
+    url: str | None = None
+    site: str | None = None
+    author: str | None = None
+    page: int | None = None  # a PDF's page at `start`
+    breaks: tuple[int, ...] = ()  # offsets inside the chunk where a next page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page an offset of this chunk is on."""
+        return None if self.page is None else self.page + sum(b <= offset for b in self.breaks)
+
+    def source_fields(self, offset: int | None = None) -> dict[str, Any]:
+        """The metadata the JSON outputs carry beside source, title and date (None when unknown)."""
+        return {"url": self.url, "site": self.site, "author": self.author,
+                "page": self.page_at(self.start if offset is None else offset)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +81,7 @@ class Hit:
             "end": c.end,
             "text": c.text,
             "score": round(float(self.score), 6),
+            **c.source_fields(),
         }
 
 
@@ -81,6 +101,19 @@ class Citation:
     quote_end: int
     short_start: int | None = None  # span of the short answer, when this citation holds it
     short_end: int | None = None
+    url: str | None = None  # where the article came from, when known (a page, a feed entry)
+    site: str | None = None
+    author: str | None = None
+    page: int | None = None  # of a PDF, where the quote starts
+
+    @classmethod
+    def of(cls, n: int, chunk: Chunk, score: float, quote: tuple[int, int], short: tuple[int, int] | None = None,
+           ) -> Citation:
+        """The citation of a quote (file offsets) inside a chunk, with the chunk's article metadata."""
+        a, b = short if short else (None, None)
+        meta = chunk.source_fields(quote[0])
+        return cls(n, chunk.source, chunk.title, chunk.date, chunk.start, chunk.end, chunk.text, score, quote[0],
+                   quote[1], a, b, meta["url"], meta["site"], meta["author"], meta["page"])
 
     @property
     def quote(self) -> str:
@@ -144,6 +177,10 @@ class QuoteMatch:
     kind: str  # "exact", "normalised" or "fuzzy"
     score: float = 1.0
     date: str | None = None
+    url: str | None = None
+    site: str | None = None
+    author: str | None = None
+    page: int | None = None  # of a PDF, where the sentence starts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,7 +26,8 @@ class VectorStore(ABC):
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
     @abstractmethod
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The k nearest chunks; with `allowed`, only among those chunk ids (a filter, applied before ranking)."""
     @abstractmethod
     def remove(self, ids: np.ndarray) -> None: ...
     @abstractmethod
