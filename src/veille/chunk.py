@@ -129,7 +129,7 @@ def chunk_article(article: Article, max_chars: int, overlap: int, first_id: int)
     pages = article.pages
     return [
         Chunk(first_id + n, article.source, a, b, article.original[a:b], article.title, article.date, article.url,
-              article.site, article.author, bisect_right(pages, a) or None if pages else None,
-              tuple(p for p in pages if a < p < b))
+              article.site, article.author, max(1, bisect_right(pages, a)) if pages else None,
+              tuple(p for p in pages[1:] if a < p < b))  # the title above page 1 counts as page 1
         for n, (a, b) in enumerate(chunk_spans(article.original, article.segments, max_chars, overlap))
     ]

@@ -106,8 +106,13 @@ class Index:
         if cached is not None and cached[0] is state:
             return cached[1]
         path = self.corpus / source
-        text = path.read_bytes().decode("utf-8")
-        text = html_to_text(text) if path.suffix.lower() in (".html", ".htm") else text
+        if path.suffix.lower() == ".pdf":
+            from .extract import pdf_article
+
+            text = pdf_article(path.read_bytes(), source).text
+        else:
+            text = path.read_bytes().decode("utf-8")
+            text = html_to_text(text) if path.suffix.lower() in (".html", ".htm") else text
         self._texts[source] = (state, text)
         return text
 

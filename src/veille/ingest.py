@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError, InputError
-from .extract import read_meta
+from .extract import pdf_article, read_meta
 from .types import Article
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 _WS = " \t\r\n\ufeff\u00a0\u202f\u2009\u200b"
 
 # Lines that are page furniture on news sites, whatever the site: reading prompts, comment counters,
@@ -210,14 +210,20 @@ def html_to_text(html: str) -> str:
 def read_article(path: Path, source: str, max_bytes: int = 5_000_000) -> Article:
     """One file as an Article (HTML is reduced to its article text, which offsets then refer to)."""
     data = path.read_bytes()
-    original = decode(data, source, max_bytes)
+    corpus = path.parents[len(Path(source).parts) - 1]
+    meta = read_meta(corpus, source)  # what a fetched page, a feed entry or a PDF said of itself
+    if path.suffix.lower() == ".pdf":  # a PDF dropped in the folder: its text layer, which offsets refer to
+        if len(data) > max_bytes:
+            raise InputError(f"{source}: {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+        extracted = pdf_article(data, source)
+        original, meta = extracted.text, {**extracted.meta, **meta}
+    else:
+        original = decode(data, source, max_bytes)
     if path.suffix.lower() in (".html", ".htm"):
         original = html_to_text(original)
     title, date, segments = clean(original)
     if not segments:
         raise InputError(f"{source}: no article text left after cleaning")
-    corpus = path.parents[len(Path(source).parts) - 1]
-    meta = read_meta(corpus, source)  # what a fetched page, a feed entry or a PDF said of itself
     pages = tuple(p for p in meta.get("pages", ()) if isinstance(p, int) and 0 <= p <= len(original))
     return Article(source, original, meta.get("title") or title, date or meta.get("date"),
                    hashlib.sha256(data).hexdigest(), segments, meta.get("url"), meta.get("site"), meta.get("author"),

@@ -212,7 +212,7 @@ def find_in_articles(articles: Iterable[tuple[Any, ...]], text: str,
         src, orig, title, date = arts[n][:4]
         meta: dict[str, Any] = arts[n][4] if len(arts[n]) > 4 else {}
         speaker = speaker_of(orig[ss:se], orig[max(0, ss - CONTEXT_CHARS) : ss])
-        page = bisect_right(meta["pages"], ss) if meta.get("pages") else None
+        page = max(1, bisect_right(meta["pages"], ss)) if meta.get("pages") else None
         out.append(QuoteMatch(src, title, a, b, orig[a:b], ss, se, orig[ss:se], speaker, kind, round(score, 4), date,
                               meta.get("url"), meta.get("site"), meta.get("author"), page))
     log.debug("quote %r: %d match(es)", quote[:60], len(out))
