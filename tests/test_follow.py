@@ -125,7 +125,8 @@ def test_a_changed_page_is_fetched_again_and_reindexed(site: NewsSite, where: di
 def test_one_page_is_added_by_its_url(site: NewsSite, where: dict) -> None:
     b = site.base
     site.html("/2024/11/08/phare", article_page("Le phare du Créac'h rénové", "2024-11-08", "Anne Morvan",
-              ["Le phare du Créac'h, à Ouessant, rouvre après dix-huit mois de travaux qui ont coûté 3 millions d'euros."],
+              ["Le phare du Créac'h, à Ouessant, rouvre après dix-huit mois de travaux qui ont coûté "
+               "3 millions d'euros."],
               b + "2024/11/08/phare"))
     report = _json(where, "index", "add", b + "2024/11/08/phare")
     assert len(report["added"]) == 1
