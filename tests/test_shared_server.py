@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -112,9 +113,19 @@ def test_the_page_asks_a_reader_to_log_in_and_shows_no_remove_button(shared: dic
 
 def test_read_only_serves_questions_refuses_every_change_and_limits_asks(copy: dict, tmp_path: Path) -> None:
     frozen = {**copy, "env": {**copy["env"], "VEILLE_USERS": str(tmp_path / "none.toml"), "VEILLE_ASK_LIMIT": "4"}}
-    with serving(frozen, "--read-only", host="0.0.0.0") as running:
+    with serving(frozen, "--read-only", "--watch", host="0.0.0.0") as running:
         client = _client(running["url"])
         assert "10.000" in client.predict(BLINKEN, api_name="/ask")["answer"]
+        # --watch: a file dropped into the corpus folder is answered from by the serving process
+        before = client.predict(api_name="/status")["articles"]
+        (running["corpus"] / "japon.txt").write_text(
+            "Le Japon renforce sa défense\n\nLe Japon achète 400 missiles Tomahawk, a annoncé Tokyo.\n", "utf-8")
+        deadline = time.monotonic() + 90
+        while client.predict(api_name="/status")["articles"] == before:
+            assert time.monotonic() < deadline, "the dropped file was not indexed"
+            time.sleep(0.5)
+        answer = client.predict("Combien de missiles Tomahawk le Japon achète-t-il ?", api_name="/ask")
+        assert "400" in answer["answer"] and answer["citations"][0]["source"] == "japon.txt"
         article = next(p.name for p in running["corpus"].glob("*.txt"))
         new = tmp_path / "note.txt"
         new.write_text("Une note\n\nLe texte de la note.\n", encoding="utf-8")
@@ -125,7 +136,7 @@ def test_read_only_serves_questions_refuses_every_change_and_limits_asks(copy: d
             with pytest.raises(Exception, match="lecture seule"):  # noqa: PT011
                 client.predict(*args, api_name=api)
         assert (running["corpus"] / article).is_file() and not (running["corpus"] / "une-note.txt").exists()
-        for _ in range(3):
+        for _ in range(2):
             client.predict("Qui est le porte-parole du Kremlin ?", api_name="/ask")
         with pytest.raises(Exception, match="Trop de questions"):  # noqa: PT011 - the 5th ask in a minute
             client.predict(BLINKEN, api_name="/ask")

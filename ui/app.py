@@ -179,7 +179,7 @@ class Handlers:
 
     def status_json(self, request: gr.Request = None) -> dict:  # type: ignore[assignment]
         """What the index holds."""
-        self.access.require_reader(*_who(request))
+        self.access.require_reader(*_who(request), counted=False)
         return self.index.status()
 
 
@@ -269,9 +269,20 @@ THEME = gr.themes.Default(font=[gr.themes.Font("system-ui"), "sans-serif"],
 
 
 def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: Index | None = None,
-           mode: str | None = None, read_only: bool = False, no_login: bool = False) -> None:
+           mode: str | None = None, read_only: bool = False, no_login: bool = False, watch: bool = False) -> None:
     index = index or open_index(index_dir)
     access = open_access(index, read_only, no_login)
+    if watch:  # files dropped into the corpus folder are indexed by this process, the one that answers
+        from veille.audit import local_user
+        from veille.watch import watch_in_background
+
+        def update() -> Any:
+            report = index.update()
+            access.audit(local_user(), "watch", [*report.added, *report.updated, *report.removed], "watch",
+                         summary(report))
+            return report
+
+        watch_in_background(index.corpus, update)
     app = build_app(index, mode, access)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, share=False, theme=THEME, css=CSS, js=JS, ssr_mode=False,

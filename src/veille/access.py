@@ -78,10 +78,12 @@ class Access:
     def may_change(self, username: str | None) -> bool:
         return self.role(username) == "editor"
 
-    def require_reader(self, username: str | None, address: str) -> None:
+    def require_reader(self, username: str | None, address: str, counted: bool = True) -> None:
+        """Anyone with a role may read; a question (`counted`) also counts against the ask limit."""
         if self.role(username) is None:
             raise AccessDenied("Connectez-vous pour poser des questions.")
-        self.limiter.check(username if self.login and username else address)
+        if counted:
+            self.limiter.check(username if self.login and username else address)
 
     def require_editor(self, username: str | None, address: str, action: str, targets: list[str]) -> str:
         """Who changes the index, or AccessDenied (recorded in the history) when they may not."""

@@ -146,6 +146,30 @@ def index_remove(sources: tuple[str, ...], index_dir: Path | None, as_json: bool
                                                                                           progress=True)), as_json)
 
 
+@index_group.command("watch")
+@index_option
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between looks at the folder.")
+@_friendly
+def index_watch(index_dir: Path | None, interval: float) -> None:
+    """Index files dropped into, changed in or removed from the corpus folder, until Ctrl-C."""
+    from .audit import history_path, local_user, record, summary
+    from .index import open_index
+    from .watch import watch
+
+    idx = open_index(index_dir)
+    history = history_path(idx.folder)
+
+    def report(r: Any) -> None:
+        record(history, local_user(), "watch", [*r.added, *r.updated, *r.removed], "watch", summary(r))
+        _report(r, False)
+
+    click.echo(f"veille: watching {idx.corpus} (Ctrl-C stops)", err=True)
+    try:
+        watch(idx.corpus, idx.update, report, lambda e: click.echo(f"veille: {e}", err=True), interval)
+    except KeyboardInterrupt:
+        click.echo("veille: stopped watching", err=True)
+
+
 @index_group.command("status")
 @index_option
 @click.option("--json", "as_json", is_flag=True)
@@ -246,10 +270,11 @@ def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, as_json
               help="Default answer mode of the page (llm when a model is configured).")
 @click.option("--read-only", is_flag=True, help="Questions only: nobody can change the index from the page.")
 @click.option("--no-login", is_flag=True, help="Serve a non-loopback address without logins (a warning).")
+@click.option("--watch", is_flag=True, help="Also index files dropped into the corpus folder (veille index watch).")
 @index_option
 @_friendly
 def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir: Path | None, read_only: bool,
-          no_login: bool) -> None:
+          no_login: bool, watch: bool) -> None:
     """Open the chat UI (builds the index of the corpus first if there is none).
 
     With users (`veille user add`) the page asks for a login; off loopback it refuses to start without
@@ -274,7 +299,7 @@ def serve(host: str, port: int, corpus: Path | None, mode: str | None, index_dir
     ui = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ui)
     click.echo(f"veille: http://{host}:{port}", err=True)
-    ui.launch(settings.index, host=host, port=port, mode=mode, read_only=read_only, no_login=no_login)
+    ui.launch(settings.index, host=host, port=port, mode=mode, read_only=read_only, no_login=no_login, watch=watch)
 
 
 if __name__ == "__main__":
