@@ -105,7 +105,8 @@ def test_the_page_asks_a_reader_to_log_in_and_shows_no_remove_button(shared: dic
         page.get_by_role("tab", name="Articles").click()
         page.locator("#articles").wait_for()
         assert page.locator("#remove-btn").count() == 0 or not page.locator("#remove-btn").is_visible()
-        assert page.locator("#upload-btn").count() == 0 or not page.locator("#upload-btn").is_visible()
+        for editing in ("#upload-btn", "#page-btn", "#feed-btn"):
+            assert page.locator(editing).count() == 0 or not page.locator(editing).is_visible()
     finally:
         browser.close()
         pw.stop()

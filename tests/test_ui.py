@@ -98,15 +98,44 @@ def test_an_upload_of_too_many_files_is_refused_whole(client, server: dict, tmp_
     assert sorted(p.name for p in server["corpus"].iterdir()) == before
 
 
+def test_the_page_cannot_make_the_server_fetch_an_internal_address(client, server: dict) -> None:  # noqa: ANN001
+    before = sorted(p.name for p in server["corpus"].iterdir())
+    for api in ("/add_url", "/add_feed"):
+        notice, *_ = client.predict("http://127.0.0.1:9/admin", api_name=api)
+        assert "private, loopback or link-local" in notice and "VEILLE_FETCH_PRIVATE" in notice
+    notice, *_ = client.predict("file:///etc/passwd", api_name="/add_url")
+    assert "only http:// and https://" in notice
+    assert sorted(p.name for p in server["corpus"].iterdir()) == before
+
+
+def test_a_pdf_is_uploaded_and_a_filter_chooses_the_articles(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
+    from gradio_client import handle_file
+
+    from test_pdf import PAGE_1, PAGE_2, write_pdf
+
+    pdf = write_pdf(tmp_path / "rapport-eolien.pdf", [PAGE_1, PAGE_2])
+    notice, *_ = client.predict([handle_file(str(pdf))], api_name="/upload")
+    assert "Ajouté : rapport-eolien.txt" in notice
+    out = client.predict("Combien d’emplois la filière de l’éolien en mer a-t-elle créés depuis 2019 ?",
+                         "extractive", "", "", "rapport-*", api_name="/ask")
+    assert "3 400" in out["answer"] and out["citations"][0]["page"] == 2
+    with pytest.raises(Exception, match="no indexed article matches --since 2030-01-01"):  # noqa: PT011
+        client.predict("combien de soldats selon Blinken ?", "extractive", "2030-01-01", api_name="/ask")
+
+
 def test_a_file_of_another_type_is_refused_by_the_upload_itself(client, server: dict, tmp_path: Path) -> None:  # noqa: ANN001
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
     before = sorted(p.name for p in server["corpus"].iterdir())
-    pdf = tmp_path / "page.pdf"
-    pdf.write_bytes(b"%PDF-1.4 ...")
+    docx = tmp_path / "page.docx"
+    docx.write_bytes(b"PK\x03\x04 a word document")
     with pytest.raises(AppError, match="Invalid file type"):
-        client.predict([handle_file(str(pdf))], api_name="/upload")
+        client.predict([handle_file(str(docx))], api_name="/upload")
+    broken = tmp_path / "page.pdf"  # a PDF is taken, and read: this one is not one
+    broken.write_bytes(b"%PDF-1.4 ...")
+    notice, *_ = client.predict([handle_file(str(broken))], api_name="/upload")
+    assert "not a PDF veille can read" in notice
     assert sorted(p.name for p in server["corpus"].iterdir()) == before
 
 

@@ -76,18 +76,28 @@ def _highlight(passage: str, start: int, end: int, short: tuple[int, int] | None
     return html.escape(passage[:start]) + "<mark>" + inner + "</mark>" + html.escape(passage[end:])
 
 
+def _link(url: str | None) -> str:
+    """The original page, opened beside veille (http and https only: never a javascript: address)."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return ""
+    return (f' · <a class="veille-original" href="{html.escape(url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">page d’origine</a>')
+
+
 def cards_html(answer: Answer | None, turn: int) -> str:
     if answer is None or not answer.citations:
         return "<p>Les sources de la réponse s’afficheront ici.</p>"
     head = "<p><b>Passages les plus proches</b> (aucun ne répond)</p>" if answer.abstained else ""
     cards = []
     for c in answer.citations:
-        meta = " · ".join(x for x in (c.source, c.date or "", f"score {c.score:.3f}", f"[{c.start}:{c.end}]") if x)
+        meta = " · ".join(x for x in (c.date or "", c.site or "", f"p. {c.page}" if c.page else "", c.source,
+                                      f"score {c.score:.3f}", f"[{c.start}:{c.end}]") if x)
         short = (c.short_start - c.start, c.short_end - c.start) \
             if c.short_start is not None and c.short_end is not None else None
         passage = _highlight(c.text, c.quote_start - c.start, c.quote_end - c.start, short)
         cards.append(f'<div class="veille-card" id="cite-{turn}-{c.n}"><h4>[{c.n}] {html.escape(c.title)}</h4>'
-                     f'<div class="meta">{html.escape(meta)}</div><div class="passage">{passage}</div></div>')
+                     f'<div class="meta">{html.escape(meta)}{_link(c.url)}</div>'
+                     f'<div class="passage">{passage}</div></div>')
     return head + '<div class="veille-cards">' + "".join(cards) + "</div>"
 
 
@@ -101,7 +111,7 @@ def matches_html(quote: str, matches: list[QuoteMatch]) -> str:
         kind = {"exact": "exacte", "normalised": "à la typographie près", "fuzzy": f"approchée ({m.score:.2f})"}
         out.append(f'<div class="veille-card" id="quote-{n}"><h4>{html.escape(m.title)}</h4>'
                    f'<div class="meta">{html.escape(m.source)} · [{m.start}:{m.end}] · '
-                   f'correspondance {kind.get(m.kind, m.kind)} · {who}</div>'
+                   f'correspondance {kind.get(m.kind, m.kind)} · {who}{_link(m.url)}</div>'
                    f'<div class="passage">{sentence}</div></div>')
     return '<div class="veille-cards">' + "".join(out) + "</div>"
 
@@ -114,7 +124,7 @@ def status_md(index: Index) -> str:
 
 
 def articles_rows(index: Index) -> list[list[Any]]:
-    return [[a["title"], a["date"] or "", a["chunks"], a["source"]] for a in index.articles()]
+    return [[a["title"], a["date"] or "", a.get("site") or "", a["chunks"], a["source"]] for a in index.articles()]
 
 
 def error_html(message: str) -> str:
