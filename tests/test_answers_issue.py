@@ -60,6 +60,21 @@ def test_an_unanswerable_question_still_abstains_with_no_short_answer(seed_index
     assert answer.abstained and answer.short is None
 
 
+def test_an_unsure_best_sentence_brings_the_runner_up_and_a_sure_one_does_not() -> None:
+    from veille.answer import runner_up
+    from veille.evidence import Candidate
+    from veille.types import Chunk, Hit
+
+    chunk = Chunk(0, "a.txt", 0, 60, "Une phrase. Une autre phrase. Encore une.", "Titre")
+    other = Chunk(1, "b.txt", 0, 30, "Une phrase d'un autre article.", "Autre")
+    best = Candidate(Hit(chunk, 1.0), 1, ((0, 11),), "Une phrase.", share=0.45)
+    overlapping = Candidate(Hit(chunk, 1.0), 1, ((0, 11), (12, 29)), "Une phrase. Une autre phrase.", share=0.3)
+    second = Candidate(Hit(other, 0.8), 2, ((0, 30),), "Une phrase d'un autre article.", share=0.2)
+    assert runner_up(best, [overlapping, second]) is second  # never the best sentence again, inside a pair
+    sure = Candidate(Hit(chunk, 1.0), 1, ((0, 11),), "Une phrase.", share=0.7)
+    assert runner_up(sure, [second]) is None
+
+
 def test_the_french_squad_metric() -> None:
     assert normalise("L'armée « russe », les Américains") == ["armee", "russe", "americains"]
     assert exact_match("la Russie", "Russie") == 1.0 and exact_match("Russie", "France") == 0.0

@@ -28,6 +28,15 @@ def test_search_reads_one_query_a_line_from_stdin(seed_index: Index) -> None:
     assert [x["query"] for x in lines] == ["Blinken", "Mark Rutte"]
 
 
+def test_cite_reads_one_quote_a_line_from_stdin(seed_index: Index) -> None:
+    quotes = "C'est notre affaire\n\nune phrase que personne n'a dite\n"
+    proc = run("cite", "-", "--json", index=seed_index, stdin=quotes)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["quote"] for x in lines] == ["C'est notre affaire", "une phrase que personne n'a dite"]
+    assert lines[0]["matches"] and not lines[1]["matches"]
+    assert set(lines[0]["matches"][0]) >= {"source", "speaker", "sentence", "url", "site", "author", "page"}
+
+
 def test_status_json_follows_the_contract(seed_index: Index) -> None:
     out = json.loads(run("index", "status", "--json", index=seed_index).stdout)
     assert set(out) == {"articles", "chunks", "model", "dimension", "built_at", "corpus"}
