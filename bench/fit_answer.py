@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from veille import abstain, evidence, short
-from veille.settings import ROOT
+from veille.settings import ROOT, Settings
 from veille.squad import f1, holds
 from veille.squad_eval import prepare
 from veille.types import Hit
@@ -223,6 +223,9 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     dataset, index = prepare(PIAF, "dev", progress=True)
+    # Another embedding model (VEILLE_MODEL) gets weights of its own: its cosines sit on another scale.
+    model = index.settings.model_name
+    out = WEIGHTS if model == Settings.model_name else WEIGHTS / model  # one fit for all its sizes
     data = collect(index, dataset.questions, args.k)
     print(f"collected {len(data)} dev questions in {time.perf_counter() - t0:.0f} s")
     ev = fit_evidence(data)
@@ -233,14 +236,14 @@ def main() -> None:
     print(f"evidence: the best candidate holds a gold answer for {top1:.3f} of answerable dev questions (in-sample)")
     files = {"evidence": ev, "abstain": fit_abstain(data, index), "short": fit_short(data)}
     if args.check:
-        differ = [n for n, w in files.items() if not same_weights(json.loads((WEIGHTS / f"{n}.json").read_text()), w)]
+        differ = [n for n, w in files.items() if not same_weights(json.loads((out / f"{n}.json").read_text()), w)]
         print(f"the weights differ: {', '.join(differ)}" if differ
               else "the package's weights are the ones this fit writes")
         sys.exit(1 if differ else 0)
-    WEIGHTS.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
     for name, w in files.items():
-        (WEIGHTS / f"{name}.json").write_text(json.dumps(w, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {', '.join(files)} to {WEIGHTS}")
+        (out / f"{name}.json").write_text(json.dumps(w, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {', '.join(files)} to {out}")
 
 
 if __name__ == "__main__":

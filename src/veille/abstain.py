@@ -53,7 +53,7 @@ def answerable(q: Question, cands: list[Candidate], hits: list[Hit], vocabulary:
     """(whether to answer, the model's probability that the articles answer it)."""
     if not cands:
         return False, 0.0
-    model = load_model("abstain")
+    model = load_model("abstain", vocabulary.model)
     f = features(q, cands, hits, vocabulary)
     import numpy as np
 

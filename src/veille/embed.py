@@ -54,16 +54,20 @@ class Embedder(ABC):
 
 class SentenceTransformerEmbedder(Embedder):
     """The converted multilingual-e5-small, run by sentence-transformers on the CPU (backend "torch"), or its
-    int8 ONNX copy run by onnxruntime (backend "onnx-int8"). Name and checksum say which, so an index built
-    with one is refused by the other: their vectors differ slightly (cosine about 0.997, bench/onnx_int8.py)."""
+    int8 ONNX copy run by onnxruntime (backend "onnx-int8"), or EmbeddingGemma-300M (gemma.py) with its own
+    query and document prompts, which sentence-transformers reads from the model folder. Name and checksum
+    say which, so an index built with one is refused by the other: even e5's two backends' vectors differ
+    slightly (cosine about 0.997, bench/onnx_int8.py)."""
 
-    def __init__(self, path: Path, threads: int = 1, backend: str = "torch") -> None:
+    def __init__(self, path: Path, threads: int = 1, backend: str = "torch", dimension: int = 0) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise ModelError(f"unknown embedding backend {backend!r}; VEILLE_BACKEND is one of {', '.join(BACKENDS)}")
         marker = path / "veille-model.json"
         if not marker.is_file():
-            raise ModelError(f"no embedding model in {path}; build it with `veille model build` (or `make model`)")
+            build = "make gemma" if path.name == "embeddinggemma-300m" else "make setup"
+            raise ModelError(f"no embedding model in {path}; build it with `veille model build --model {path.name}` "
+                             f"(or `{build}`)")
         import json
 
         from .model import model_checksum
@@ -78,6 +82,12 @@ class SentenceTransformerEmbedder(Embedder):
 
             self.name, self.checksum = f"{path.name} (onnx-int8)", onnx_checksum(path)
         self.dimension = int(info.get("dimension", 384))
+        # A Matryoshka size keeps the first `dimension` coordinates (renormalised): other vectors, another
+        # name and checksum, so an index of one size is rebuilt, with a warning, at another.
+        self.truncate = dimension if dimension and dimension < self.dimension else None
+        if self.truncate:
+            self.name, self.checksum = f"{self.name}@{self.truncate}", f"{self.checksum}@{self.truncate}"
+            self.dimension = self.truncate
         self._threads = threads
         self._model = None
         # One call at a time: the Rust tokenizer refuses concurrent use ("Already borrowed"), and the UI
@@ -100,7 +110,8 @@ class SentenceTransformerEmbedder(Embedder):
 
             # Thread count from settings: 2 measured fastest here when the machine is not shared (bench/run.py).
             torch.set_num_threads(self._threads)
-            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True,
+                                              truncate_dim=self.truncate)
             self.dimension = self._model.get_embedding_dimension() or self.dimension
         return self._model
 

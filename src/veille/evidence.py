@@ -87,6 +87,7 @@ class Question:
     bigrams: frozenset[tuple[str, str]]
     english: bool = False
     focus: frozenset[str] = frozenset()  # « Quelle ville … »: ville
+    model: str = ""  # the index's embedding model: which fitted weights read its dense scores
 
     @property
     def stems(self) -> set[str]:
@@ -99,7 +100,7 @@ class Question:
         m = FOCUS.search(text)
         focus = frozenset(tokenize(m.group(1))) if m else frozenset()
         return cls(text, term_weights(vocabulary, text), question_kind(text),
-                   frozenset(zip(toks, toks[1:], strict=False)), is_english(text), focus)
+                   frozenset(zip(toks, toks[1:], strict=False)), is_english(text), focus, vocabulary.model)
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -202,15 +203,19 @@ class LogisticModel:
 
 
 @cache
-def load_model(name: str) -> LogisticModel:
-    """weights/<name>.json of the package, as bench/fit_answer.py wrote it."""
-    text = resources.files("veille").joinpath("weights", f"{name}.json").read_text(encoding="utf-8")
+def load_model(name: str, embedding: str = "") -> LogisticModel:
+    """weights/<name>.json of the package, as bench/fit_answer.py wrote it; for another embedding model than
+    multilingual-e5-small, weights/<model>/<name>.json when it was fitted (`fit_answer.py` under VEILLE_MODEL):
+    cosines of another model sit on another scale."""
+    folder = resources.files("veille").joinpath("weights")
+    own = folder.joinpath(embedding, f"{name}.json") if embedding else None
+    text = (own if own is not None and own.is_file() else folder.joinpath(f"{name}.json")).read_text(encoding="utf-8")
     return LogisticModel.from_dict(json.loads(text))
 
 
 def select(question: Question, hits: list[Hit], model: LogisticModel | None = None) -> list[Candidate]:
     """Every candidate of the passages with its score and share of the question's candidates, best first."""
-    model = model or load_model("evidence")
+    model = model or load_model("evidence", question.model)
     cands = candidates(hits)
     featurize(question, cands)
     if cands:

@@ -23,16 +23,17 @@ if TYPE_CHECKING:
     from .filters import Where
 
 log = logging.getLogger(__name__)
-_EMBEDDERS: dict[tuple[Path, int, str], Embedder] = {}
+_EMBEDDERS: dict[tuple[Path, int, str, int], Embedder] = {}
 # File systems allow 255 bytes a name; an article is first written as ".<name>.part", so stay well below.
 MAX_NAME_BYTES = 200
 
 
 def default_embedder(settings: Settings) -> Embedder:
     """One embedder per model folder per process: the model loads once however many indexes use it."""
-    key = (settings.model_path, settings.threads, settings.backend)
+    key = (settings.model_path, settings.threads, settings.backend, settings.dimension)
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads, settings.backend)
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads, settings.backend,
+                                                      settings.dimension)
     return _EMBEDDERS[key]
 
 
@@ -85,7 +86,8 @@ class Index:
         state = self._state
         if self._vocabulary is None or self._vocabulary[0] is not state:
             kw = state.keyword
-            self._vocabulary = (state, Vocabulary(len(state.chunks), kw.frequency, kw.spelled))
+            self._vocabulary = (state, Vocabulary(len(state.chunks), kw.frequency, kw.spelled,
+                                                  self.settings.model_name))
         return self._vocabulary[1]
 
     def status(self) -> dict[str, Any]:

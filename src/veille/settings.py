@@ -22,7 +22,11 @@ class Settings:
     corpus: Path = ROOT / "seeds"
     index: Path = ROOT / "index"
     models_dir: Path = _default_models_dir()
+    # The embedding model (VEILLE_MODEL or VEILLE_MODEL_NAME): multilingual-e5-small (`make setup`) or
+    # embeddinggemma-300m (`make gemma`, ../shared/docs/embedding-model.md). `dimension`: 0 for the model's
+    # own; EmbeddingGemma's Matryoshka sizes 512, 256 or 128 keep that many of its 768 (VEILLE_DIMENSION).
     model_name: str = "multilingual-e5-small"
+    dimension: int = 0
     # Chunking: a chunk holds whole sentences up to this many characters (about 4 characters a token
     # for French with this tokenizer, so far below the model's 512), and repeats the previous chunk's
     # last sentence so an answer straddling a boundary is still whole in one chunk. Measured on PIAF
@@ -72,6 +76,10 @@ class Settings:
             if getattr(self, name) not in allowed:
                 raise InputError(f"unknown {name} {getattr(self, name)!r}; set VEILLE_{name.upper()} to "
                                  + " or ".join(repr(a) for a in allowed))
+        if self.dimension not in DIMENSIONS[self.model_name]:
+            sizes = ", ".join(str(d) for d in DIMENSIONS[self.model_name] if d)
+            raise InputError(f"{self.model_name} has no {self.dimension}-dimension vectors; set VEILLE_DIMENSION to "
+                             f"{sizes} (or unset it)")
         for name in POSITIVE:
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, not {getattr(self, name)}; fix VEILLE_{name.upper()}")
@@ -85,7 +93,9 @@ class Settings:
         return self.models_dir / self.model_name
 
 
-CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("torch", "onnx-int8")}
+CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("torch", "onnx-int8"),
+           "model_name": ("multilingual-e5-small", "embeddinggemma-300m")}
+DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
             "ask_limit", "ask_window", "max_upload_files")
 FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))
@@ -107,6 +117,8 @@ def load_settings(**overrides: object) -> Settings:
     """Defaults, then VEILLE_<FIELD> variables, then explicit overrides (None means 'not given')."""
     base = Settings()
     changes: dict[str, Any] = {}
+    if os.environ.get("VEILLE_MODEL") and not os.environ.get("VEILLE_MODEL_NAME"):
+        changes["model_name"] = os.environ["VEILLE_MODEL"].strip()
     for f in fields(Settings):
         env = os.environ.get(f"VEILLE_{f.name.upper()}")
         if env:

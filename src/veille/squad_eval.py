@@ -21,11 +21,15 @@ from .settings import Settings, load_settings
 from .squad import Dataset, Question, exact_match, f1, holds, read_squad, write_corpus
 
 
-def cache_folder(file: Path, split: str) -> Path:
-    """Where the file's corpus and index live between runs (nothing is embedded twice)."""
+def cache_folder(file: Path, split: str, settings: Settings | None = None) -> Path:
+    """Where the file's corpus and index live between runs (nothing is embedded twice), one folder per
+    embedding model and size other than the default."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "veille" / "eval"
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
-    return base / f"{file.stem}-{digest}-{split}"
+    s = settings or load_settings()
+    model = "" if s.model_name == Settings.model_name else f"-{s.model_name}"
+    model += f"@{s.dimension}" if s.dimension else ""
+    return base / f"{file.stem}-{digest}-{split}{model}"
 
 
 def prepare(file: Path, split: str = "all", index_dir: Path | None = None, settings: Settings | None = None,
@@ -33,7 +37,7 @@ def prepare(file: Path, split: str = "all", index_dir: Path | None = None, setti
     """The file's questions and an up-to-date index of its paragraphs (built, or brought up to date)."""
     dataset = read_squad(file, split)
     settings = settings or load_settings()
-    folder = cache_folder(file, split)
+    folder = cache_folder(file, split, settings)
     corpus = folder / "corpus"
     index_dir = index_dir or folder / "index"
     write_corpus(dataset, corpus)

@@ -81,6 +81,7 @@ class Vocabulary:
     chunks: int
     frequency: Callable[[str], int]  # in how many chunks a token (stem or skeleton) appears
     spelled: Sequence[str] = ()  # the corpus's words, folded, for spelling correction
+    model: str = ""  # the embedding model of the index: its dense scores are what the fitted weights read
     _buckets: dict[tuple[str, int], list[str]] | None = field(default=None, repr=False)
 
     def correct(self, word: str) -> str:
