@@ -79,6 +79,9 @@ def test_veille_index_watch_picks_up_dropped_changed_and_removed_files(
         _wait_for(lambda: json.loads((index / "manifest.json").read_text())["built_at"] != built)
         (corpus / "japon.txt").unlink()
         _wait_for(lambda: "japon.txt" not in _articles(index))
+        # the history line is written once the build has swapped the index in: wait for it too
+        log_file = index.parent / f"{index.name}.history.jsonl"
+        _wait_for(lambda: log_file.is_file() and log_file.read_text().count('"action": "watch"') == 3)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
