@@ -13,3 +13,21 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def swap_in(folder: Path, dest: Path) -> None:
+    """Rename a finished folder onto dest atomically: a non-empty folder cannot be renamed over, so the old
+    one is moved aside (onto an empty folder, which rename may replace) first, then deleted."""
+    import os
+    import shutil
+    import tempfile
+
+    old: Path | None = None
+    try:
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+            os.replace(dest, old)
+        os.replace(folder, dest)
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

