@@ -32,13 +32,14 @@ from piaf import load, rank_of, scores
 
 from veille import build_index, open_index
 from veille.chunk import chunk_spans
-from veille.embed import BACKENDS, SentenceTransformerEmbedder
+from veille.embed import SentenceTransformerEmbedder
 from veille.evaluate import evaluate, read_golden
 from veille.settings import ROOT, Settings, load_settings
 from veille.store import load_store
 
 ORANGESUM = ROOT.parent / "shared" / "data" / "orangesum" / "orangesum.jsonl.gz"
 GOLDEN = ROOT / "tests" / "golden.jsonl"
+COMPARED = ("torch", "onnx-int8")  # fp32 torch against the int8 copy (bf16: bench/gemma_speed.py)
 
 
 def news_chunks(n: int, settings: Settings) -> list[str]:
@@ -137,7 +138,7 @@ def report(args: argparse.Namespace, n_texts: int, settings: Settings, r: dict) 
     if "piaf" in t:
         lines += [f"PIAF: {r['questions']} questions sampled from {r['all_questions']}, {t['piaf']['chunks']} chunks.",
                   f"Golden failures: torch {len(t['golden']['failures'])}, onnx-int8 {len(o['golden']['failures'])}."]
-        for name in BACKENDS:
+        for name in COMPARED:
             lines += [f"  {name}: {f}" for f in r[name]["golden"]["failures"]]
     return "\n".join(lines) + "\n"
 
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="speed and agreement, no PIAF or golden")
     args = parser.parse_args()
     settings = load_settings()
-    embedders = {b: SentenceTransformerEmbedder(settings.model_path, settings.threads, b) for b in BACKENDS}
+    embedders = {b: SentenceTransformerEmbedder(settings.model_path, settings.threads, b) for b in COMPARED}
     texts = news_chunks(args.chunks, settings)
     docs_s, doc_vecs = speed(embedders, texts, args.rounds, settings.batch_size)
     paragraphs, all_questions = load()

@@ -28,7 +28,8 @@ from pathlib import Path
 from piaf import scores
 
 from veille import open_index
-from veille.settings import ROOT
+from veille.embed import resolve_backend
+from veille.settings import ROOT, Settings, load_settings
 
 DATA = ROOT.parent / "shared" / "data" / "orangesum"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "veille" / "bench"
@@ -55,6 +56,15 @@ def load(n: int) -> tuple[list[dict], dict[str, set[str]]]:
     return chosen, groups
 
 
+def model_tag() -> str:
+    """"" for the default model run in fp32 (the caches measured before issue 15), else its name and backend:
+    VEILLE_MODEL, VEILLE_BACKEND and VEILLE_DIMENSION reach the `veille index build` processes too."""
+    s = load_settings()
+    tag = "" if s.model_name == Settings.model_name else f"-{s.model_name}"
+    tag += f"@{s.dimension}" if s.dimension else ""
+    return tag + ("" if resolve_backend(s.backend) == "torch" else f"-{resolve_backend(s.backend)}")
+
+
 def rank_of(gold: str, groups: dict[str, set[str]], ranked: list[str]) -> int | None:
     seen: list[str] = []
     for i in ranked:
@@ -75,7 +85,7 @@ def build_stages(articles: list[dict], folder: Path, grow_from: int = 0) -> list
     if done.is_file() and (index / "manifest.json").is_file():
         return json.loads(done.read_text())
     if grow_from:
-        smaller = CACHE / f"orangesum-{grow_from}"
+        smaller = CACHE / f"orangesum-{grow_from}{model_tag()}"
         if not (smaller / "stages.json").is_file():
             sys.exit(f"no finished index at {smaller}: run `python bench/orangesum.py --articles {grow_from}` first")
         shutil.rmtree(folder, ignore_errors=True)
@@ -171,7 +181,7 @@ def main() -> None:
     articles, groups = load(args.articles)
     test = {line.strip().removesuffix(".json") for line in (DATA / "splits_title_as_summary" / "test.txt").open()}
     queries = [(a["title"], a["id"]) for a in articles if a["id"] in test]
-    folder = CACHE / f"orangesum-{len(articles)}"
+    folder = CACHE / f"orangesum-{len(articles)}{model_tag()}"
     stages = build_stages(articles, folder, args.grow_from)
     results, times = {}, {}
     results["veille"], times["veille"] = run_veille(folder, queries, groups)

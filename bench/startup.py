@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from veille.settings import ROOT
@@ -37,8 +38,10 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
-def serve_to_answer(index: Path) -> tuple[float, float]:
-    """Seconds from launching `veille serve` to its page, and to its first cited answer."""
+def serve_to_answer(index: Path, env: dict[str, str] | None = None,
+                    on_answer: Callable[[subprocess.Popen], object] | None = None) -> tuple[float, float]:
+    """Seconds from launching `veille serve` to its page, and to its first cited answer (then on_answer(proc),
+    while the server still runs)."""
     from gradio_client import Client
 
     port = _free_port()
@@ -46,7 +49,7 @@ def serve_to_answer(index: Path) -> tuple[float, float]:
     with tempfile.TemporaryFile() as log:
         t = time.perf_counter()
         proc = subprocess.Popen([str(VEILLE), "serve", "--port", str(port), "--index", str(index)],
-                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         try:
             while True:
                 try:
@@ -60,6 +63,8 @@ def serve_to_answer(index: Path) -> tuple[float, float]:
             answer = Client(url, verbose=False).predict(QUESTION, api_name="/ask")
             first = time.perf_counter() - t
             assert answer["citations"], answer
+            if on_answer:
+                on_answer(proc)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -106,7 +106,7 @@ def test_building_the_int8_model_again_does_nothing(int8: SentenceTransformerEmb
 
 
 def test_an_unknown_backend_says_which_ones_exist(settings: Settings) -> None:
-    with pytest.raises(ModelError, match="torch, onnx-int8"):
+    with pytest.raises(ModelError, match="auto, torch, torch-bf16, onnx-int8"):
         SentenceTransformerEmbedder(settings.model_path, backend="openvino")
 
 

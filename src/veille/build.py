@@ -62,9 +62,10 @@ class State:
 
 def _use(name: str) -> str:
     """The settings that open an index built with `name` (« embeddinggemma-300m@256 »)."""
-    model, _, size = name.replace(" (onnx-int8)", "").partition("@")
+    model, _, size = name.replace(" (onnx-int8)", "").replace(" (bf16)", "").partition("@")
     fix = f"set VEILLE_MODEL={model}" + (f" VEILLE_DIMENSION={size}" if size else "")
-    return fix + (" VEILLE_BACKEND=onnx-int8" if "(onnx-int8)" in name else "") + " to answer from it"
+    backend = "onnx-int8" if "(onnx-int8)" in name else "torch-bf16" if "(bf16)" in name else "torch"
+    return f"{fix} VEILLE_BACKEND={backend} to answer from it"
 
 
 def load_state(folder: Path, embedder: Embedder, settings: Settings) -> State:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import State, build, load_state
-from .embed import Embedder, SentenceTransformerEmbedder
+from .embed import Embedder, SentenceTransformerEmbedder, resolve_backend
 from .errors import InputError
 from .extract import meta_path
 from .ingest import SUFFIXES, decode, html_to_text
@@ -30,7 +30,7 @@ MAX_NAME_BYTES = 200
 
 def default_embedder(settings: Settings) -> Embedder:
     """One embedder per model folder per process: the model loads once however many indexes use it."""
-    key = (settings.model_path, settings.threads, settings.backend, settings.dimension)
+    key = (settings.model_path, settings.threads, resolve_backend(settings.backend), settings.dimension)
     if key not in _EMBEDDERS:
         _EMBEDDERS[key] = SentenceTransformerEmbedder(settings.model_path, settings.threads, settings.backend,
                                                       settings.dimension)

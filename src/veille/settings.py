@@ -37,9 +37,12 @@ class Settings:
     max_file_bytes: int = 5_000_000
     batch_size: int = 16
     threads: int = 2  # measured 1.67x faster than 1 on these 2 cores (bench/run.py); VEILLE_THREADS=1 if busy
-    # What runs the embedding model: "torch" (sentence-transformers) or "onnx-int8" (onnxruntime on the int8
-    # copy that `veille model build --onnx-int8` writes; bench/onnx_int8.py). An index remembers which built it.
-    backend: str = "torch"
+    # What runs the embedding model: "torch" (sentence-transformers, fp32), "torch-bf16" (the same in bfloat16),
+    # "onnx-int8" (onnxruntime on the int8 copy that `veille model build --onnx-int8` writes; bench/onnx_int8.py)
+    # or "auto": torch-bf16 on a CPU that computes in bfloat16 natively (AVX-512 BF16 or AMX), where it embeds
+    # about 3x faster at a cosine of 0.9999 to fp32 (bench/gemma_speed.py), else torch. An index remembers
+    # which built it.
+    backend: str = "auto"
     # The vector store: "faiss" (files in the index folder) or "milvus" (docs/SCALING.md)
     store: str = "faiss"
     # Milvus: a server or cluster URI (http://host:19530) or a milvus-lite file ending in .db. Empty means
@@ -93,7 +96,7 @@ class Settings:
         return self.models_dir / self.model_name
 
 
-CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("torch", "onnx-int8"),
+CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("auto", "torch", "torch-bf16", "onnx-int8"),
            "model_name": ("multilingual-e5-small", "embeddinggemma-300m")}
 DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .embed import resolve_backend
 from .index import Index, build_index, open_index
 from .settings import Settings, load_settings
 from .squad import Dataset, Question, exact_match, f1, holds, read_squad, write_corpus
@@ -23,12 +24,13 @@ from .squad import Dataset, Question, exact_match, f1, holds, read_squad, write_
 
 def cache_folder(file: Path, split: str, settings: Settings | None = None) -> Path:
     """Where the file's corpus and index live between runs (nothing is embedded twice), one folder per
-    embedding model and size other than the default."""
+    embedding model, size and backend other than the default."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "veille" / "eval"
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     s = settings or load_settings()
     model = "" if s.model_name == Settings.model_name else f"-{s.model_name}"
     model += f"@{s.dimension}" if s.dimension else ""
+    model += "" if resolve_backend(s.backend) == "torch" else f"-{resolve_backend(s.backend)}"
     return base / f"{file.stem}-{digest}-{split}{model}"
 
 
