@@ -17,7 +17,7 @@ from veille.settings import load_settings
     ("VEILLE_DENSE_WEIGHT", "half", "VEILLE_DENSE_WEIGHT='half' is not a number"),
     ("VEILLE_FUSION", "borda", "set VEILLE_FUSION to 'zscore' or 'rrf'"),
     ("VEILLE_STORE", "qdrant", "set VEILLE_STORE to 'faiss' or 'milvus'"),
-    ("VEILLE_BACKEND", "cuda", "set VEILLE_BACKEND to 'torch' or 'onnx-int8'"),
+    ("VEILLE_BACKEND", "cuda", "set VEILLE_BACKEND to 'auto' or 'torch' or 'torch-bf16' or 'onnx-int8'"),
     ("VEILLE_THREADS", "0", "threads must be at least 1, not 0"),
     ("VEILLE_DENSE_WEIGHT", "1.5", "dense_weight must be between 0.0 and 1.0, not 1.5"),
     ("VEILLE_ANN_RECALL", "98", "ann_recall must be between 0.5 and 1.0, not 98.0"),

@@ -152,18 +152,22 @@ def test_a_pasted_article_cannot_escape_the_corpus_folder(client, server: dict) 
 def test_questions_are_answered_from_the_old_index_while_an_upload_is_indexed(client, tmp_path: Path) -> None:  # noqa: ANN001
     from gradio_client import handle_file
 
-    big = tmp_path / "long-article.txt"
-    sentences = [f"Le rapport numéro {i} décrit la situation des réfugiés dans la région {i}." for i in range(600)]
-    big.write_text("Un long rapport\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
-    job = client.submit([handle_file(str(big))], api_name="/upload")
-    time.sleep(3)  # the upload is being embedded (hundreds of passages)
+    # Two files just under the server's size cap: hundreds of passages, seconds of embedding even in bfloat16
+    files = []
+    for part in (1, 2):
+        big = tmp_path / f"long-article-{part}.txt"
+        sentences = [f"Le rapport numéro {i} décrit la situation des réfugiés dans la région {i}." for i in range(2000)]
+        big.write_text(f"Un long rapport, partie {part}\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+        files.append(handle_file(str(big)))
+    job = client.submit(files, api_name="/upload")
+    time.sleep(1)  # sent and being read; embedding them takes seconds more
     answers = []
     while not job.done() and len(answers) < 3:
         answers.append(client.predict("combien de soldats selon Blinken ?", api_name="/ask"))
     notice, *_ = job.result(timeout=600)
+    assert "long-article-1.txt" in notice and "long-article-2.txt" in notice, notice
     assert answers, "the upload finished before any question could be asked"
     assert all(a["citations"] and "10.000" in a["answer"] for a in answers)
-    assert "long-article.txt" in notice
 
 
 def test_the_page_answers_cites_highlights_and_takes_new_articles(server: dict, tmp_path: Path) -> None:
