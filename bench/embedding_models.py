@@ -38,7 +38,7 @@ from startup import VEILLE, serve_to_answer
 
 from veille import build_index, open_index
 from veille.settings import ROOT, Settings, load_settings
-from veille.squad_eval import cache_folder, evaluate_squad, prepare
+from veille.squad_eval import evaluate_squad, prepare
 from veille.store import load_store
 
 PIAF = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1.json"
@@ -109,15 +109,19 @@ def part_fusion(spec: str, s: Settings, n_questions: int, weights: list[float]) 
     for w in weights:
         index = open_index(index_dir, settings=replace(s, index=index_dir, dense_weight=w))
         embed = index.embedder.embed_query
-        index.embedder.embed_query = lambda q: vectors[q] if q in vectors else vectors.setdefault(q, embed(q))  # type: ignore[method-assign]
+
+        def cached(q: str, embed=embed) -> object:  # noqa: ANN001 - each weight's questions embedded once
+            return vectors[q] if q in vectors else vectors.setdefault(q, embed(q))
+
+        index.embedder.embed_query = cached  # type: ignore[method-assign]
         try:
             for name, qs in (("dev", dev), ("fixed test half", test), ("fixed", fixed)):
                 r = scores([rank_of(pid, [int(h.chunk.source[1:5]) for h in index.search(q, 30)]) for q, pid, _ in qs])
                 out.update({f"w={w} {name} {k}": v for k, v in r.items() if k in ("recall@5", "MRR@10")})
         finally:
             index.embedder.embed_query = embed  # type: ignore[method-assign]
-        print(f"{spec} dense weight {w}: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items() if k.startswith(f"w={w} ")),
-              flush=True)
+        mine = (f"{k} {v:.3f}" for k, v in out.items() if k.startswith(f"w={w} "))
+        print(f"{spec} dense weight {w}: " + ", ".join(mine), flush=True)
     return out
 
 
@@ -174,7 +178,8 @@ ROWS = ["all recall@1", "all recall@5", "all recall@10", "all MRR@10", "all dens
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", nargs="+", default=["multilingual-e5-small", "embeddinggemma-300m"])
-    parser.add_argument("--parts", nargs="+", default=["all", "test", "serve"], choices=["all", "test", "serve", "fusion"])
+    parser.add_argument("--parts", nargs="+", default=["all", "test", "serve"],
+                        choices=["all", "test", "serve", "fusion"])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7], help="fusion: dense weights")
     parser.add_argument("--questions", type=int, default=1000, help="PIAF questions sampled for `all` (0: 7,569)")
     parser.add_argument("--limit", type=int, default=0, help="test: only the first N answerable (and N missing)")

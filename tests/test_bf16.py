@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from veille import IndexMismatchError, build_index, open_index
-from veille import embed
+from veille import IndexMismatchError, build_index, embed, open_index
 from veille.embed import SentenceTransformerEmbedder, resolve_backend
 from veille.index import default_embedder
 from veille.settings import Settings

@@ -96,7 +96,8 @@ class Settings:
         return self.models_dir / self.model_name
 
 
-CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "backend": ("auto", "torch", "torch-bf16", "onnx-int8"),
+CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"),
+           "backend": ("auto", "torch", "torch-bf16", "onnx-int8"),
            "model_name": ("multilingual-e5-small", "embeddinggemma-300m")}
 DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
