@@ -145,3 +145,17 @@ def test_piafs_split_is_fixed_by_the_title_digest(tmp_path: Path) -> None:
     assert [(q.id, q.indexed) for q in test.questions] == [("Chine", False), ("Russie", True)]
     assert not any("Iran" in t for t in dev.paragraphs.values()) and len(dev.paragraphs) == 3
     assert not any("Chine" in t for t in test.paragraphs.values()) and len(test.paragraphs) == 3
+
+
+def test_the_short_answer_is_the_span_of_highest_expected_f1_when_the_model_hesitates() -> None:
+    import numpy as np
+
+    from veille.short import Span, expected_f1
+
+    # « Paris en 1889 »: « Paris » alone is likeliest, but « Paris en 1889 », nearly as likely, shares words
+    # with both the others, so its expected F1 is the highest
+    spans = [Span(0, 5, {}, words=(0, 1)), Span(0, 14, {}, words=(0, 3)), Span(10, 14, {}, words=(2, 3))]
+    gain = expected_f1(spans, np.array([1.0, 0.9, 0.8]), temperature=1.0)
+    assert int(np.argmax(gain)) == 1
+    # at a low temperature the likeliest span takes all the weight again
+    assert int(np.argmax(expected_f1(spans, np.array([1.0, 0.9, 0.8]), temperature=0.01))) == 0

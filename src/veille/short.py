@@ -13,11 +13,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .dates import find_relative, resolve
 from .evidence import LogisticModel, load_model
 from .keyword import fold, tokenize
 from .terms import KINDS, MONTHS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_TOKENS = 10
 # A word (hyphens and a trailing elision kept: « l' », « aujourd' »), a number with its thousands
@@ -63,6 +67,7 @@ class Span:
     end: int
     features: dict[str, float]
     score: float = 0.0
+    words: tuple[int, int] = (0, 0)  # the answer words it holds, as a range of the text's (articles left out)
 
 
 def tokens_of(text: str) -> list[Token]:
@@ -81,6 +86,10 @@ _VERB_END = re.compile(r"(?:é|ée|és|ées|ait|aient|a|ont|it|irent|èrent|ent|
 def spans(text: str, question_stems: set[str], kind: str, focus: frozenset[str] = frozenset()) -> list[Span]:
     """Every candidate span of the text with its features."""
     toks = tokens_of(text)
+    # how many answer words (as SQuAD's F1 counts them: no article, no punctuation) come before each token
+    counted = [0]
+    for t in toks:
+        counted.append(counted[-1] + (t.word and fold(t.text) not in _ARTICLES))
     matched = [i for i, t in enumerate(toks) if t.stem and t.stem in question_stems]
     focus_at = [i for i, t in enumerate(toks) if t.stem and t.stem in focus]
     out = []
@@ -96,7 +105,7 @@ def spans(text: str, question_stems: set[str], kind: str, focus: frozenset[str] 
             f = _features(toks, i, j, matched, question_stems, kind)
             f["focus_left"] = float(any(0 < i - m <= 3 for m in focus_at))
             f["focus_in"] = float(any(i <= m <= j for m in focus_at))
-            out.append(Span(toks[i].start, toks[j].end, f))
+            out.append(Span(toks[i].start, toks[j].end, f, words=(counted[i], counted[j + 1])))
     return out
 
 
@@ -156,7 +165,11 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
 
 def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[str] = frozenset(),
               model: LogisticModel | None = None) -> Span | None:
-    """The span of the evidence text most likely to be the answer, or None if it has no word."""
+    """The span of the evidence text most likely to be the answer, or None if it has no word.
+
+    With the fitted temperature (weights/short.json's "mbr_temperature"), the span chosen is the one of
+    highest expected F1 against the model's distribution over spans, not the single likeliest span: when
+    the model hesitates between « Paris », « à Paris » and « Paris en 1889 », the words they share win."""
     import numpy as np
 
     model = model or load_model("short")
@@ -164,9 +177,27 @@ def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[s
     if not cands:
         return None
     x = np.array([[s.features[n] for n in model.names] for s in cands], dtype=np.float64)
-    for s, z in zip(cands, model.score(x), strict=True):
-        s.score = float(z)
-    return max(cands, key=lambda s: (s.score, -(s.end - s.start)))
+    z = model.score(x)
+    for s, v in zip(cands, z, strict=True):
+        s.score = float(v)
+    temperature = float(model.extra.get("mbr_temperature", 0.0))
+    if temperature <= 0:
+        return max(cands, key=lambda s: (s.score, -(s.end - s.start)))
+    gain = expected_f1(cands, z, temperature)
+    return cands[int(np.argmax(gain))]
+
+
+def expected_f1(cands: list[Span], scores: np.ndarray, temperature: float) -> np.ndarray:
+    """Each span's F1 against every other, weighted by the softmax of their scores at the temperature."""
+    import numpy as np
+
+    a = np.array([s.words[0] for s in cands])
+    b = np.array([s.words[1] for s in cands])
+    shared = np.clip(np.minimum(b[:, None], b[None, :]) - np.maximum(a[:, None], a[None, :]), 0, None)
+    sizes = (b - a)[:, None] + (b - a)[None, :]
+    f1 = 2.0 * shared / np.maximum(sizes, 1)
+    p = np.exp((scores - scores.max()) / temperature)
+    return f1 @ (p / p.sum())
 
 
 def as_date(text: str, span: Span, article_date: str | None) -> tuple[str, int, int] | None:
