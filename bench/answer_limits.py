@@ -23,10 +23,11 @@ import zlib
 from dataclasses import replace
 
 import numpy as np
-from fit_answer import MAX_UNKNOWN_SHARE, PIAF, collect, fit, rank
+from fit_answer import MAX_UNKNOWN_SHARE, PIAF, collect, fit, rank, threshold
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from veille import abstain, evidence
+from veille.answer import next_apart
 from veille.keyword import tokenize
 from veille.settings import load_settings
 from veille.squad import holds
@@ -41,8 +42,7 @@ def runner_up_table(data: list[dict]) -> None:
             continue
         cands = [d["cands"][i] for i in d["order"]]
         best, golds = cands[0], d["q"].answers
-        second = next((c for c in cands[1:] if not (c.hit.chunk.source == best.hit.chunk.source
-                                                    and c.start < best.end and best.start < c.end)), None)
+        second = next_apart(best, cands[1:])
         h1 = any(holds(best.text, g) for g in golds)
         rows.append((best.share, h1, h1 or (second is not None and any(holds(second.text, g) for g in golds))))
     a = np.array(rows, dtype=float)
@@ -90,9 +90,8 @@ def abstention_table(data: list[dict], vocabulary) -> None:  # noqa: ANN001
     ya, fa, ra = np.array(y), np.array(fold), np.array(ruled)
 
     def refused(p_fit: np.ndarray, yf: np.ndarray, rf: np.ndarray, p: np.ndarray, r: np.ndarray) -> np.ndarray:
-        ans = np.sort(p_fit[(yf == 1) & ~rf])
-        allowed = int(0.05 * (yf == 1).sum()) - int(((yf == 1) & rf).sum())
-        return (p < ans[max(0, allowed)] - 1e-9) | r
+        t = threshold(np.sort(p_fit[(yf == 1) & ~rf]), int((yf == 1).sum()), int(((yf == 1) & rf).sum()))
+        return (p < t) | r
 
     def held_out(names: list[str], trees: bool = False) -> tuple[float, float]:
         x = np.array([[r[n] for n in names] for r in rows])

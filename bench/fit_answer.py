@@ -143,6 +143,13 @@ def rank(data: list[dict], model: evidence.LogisticModel) -> None:
         d["order"] = sorted(range(len(z)), key=lambda i: (-z[i], d["cands"][i].rank, d["cands"][i].start))
 
 
+def threshold(answerable: np.ndarray, n_answerable: int, refused: int) -> float:
+    """The probability under which veille refuses: the highest that refuses at most MAX_FALSE_REFUSALS of
+    the answerable questions, `refused` of them being refused already whatever it is (sorted ascending)."""
+    allowed = int(MAX_FALSE_REFUSALS * n_answerable) - refused
+    return float(answerable[max(0, allowed)]) - 1e-9
+
+
 def fit_abstain(data: list[dict], index) -> dict:  # noqa: ANN001
     """Answerable dev questions against those whose article is missing; the threshold at 5% refused."""
     rows = []
@@ -164,8 +171,7 @@ def fit_abstain(data: list[dict], index) -> dict:  # noqa: ANN001
     ans = np.sort(p[(y == 1) & ~ruled])
     missing = p[(y == 0) & ~ruled]
     refused_ans, refused_missing = n_ans - len(ans), n_missing - len(missing)
-    allowed = int(MAX_FALSE_REFUSALS * n_ans) - refused_ans
-    t = float(ans[max(0, allowed)]) - 1e-9
+    t = threshold(ans, n_ans, refused_ans)
     report = {"false_refusals": round((int((ans < t).sum()) + refused_ans) / n_ans, 4),
               "abstained_when_missing": round((int((missing < t).sum()) + refused_missing) / n_missing, 4),
               "answerable": n_ans, "missing": n_missing,

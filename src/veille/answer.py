@@ -94,14 +94,17 @@ def _divergent(best: Candidate, others: list[Candidate], question: Question) -> 
     return None
 
 
-def runner_up(best: Candidate, others: list[Candidate]) -> Candidate | None:
-    """The next candidate that does not overlap the best one, when the best is not likely enough alone."""
-    if best.share >= RUNNER_UP_BELOW:
-        return None
+def next_apart(best: Candidate, others: list[Candidate]) -> Candidate | None:
+    """The first of the others that does not overlap the best candidate."""
     for c in others:
         if not (c.hit.chunk.source == best.hit.chunk.source and c.start < best.end and best.start < c.end):
             return c
     return None
+
+
+def runner_up(best: Candidate, others: list[Candidate]) -> Candidate | None:
+    """The next candidate that does not overlap the best one, when the best is not likely enough alone."""
+    return None if best.share >= RUNNER_UP_BELOW else next_apart(best, others)
 
 
 def short_answer(question: Question, cand: Candidate) -> tuple[str, tuple[int, int]] | None:

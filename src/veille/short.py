@@ -13,15 +13,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .dates import find_relative, resolve
 from .evidence import LogisticModel, load_model
 from .keyword import fold, tokenize
 from .terms import KINDS, MONTHS
-
-if TYPE_CHECKING:
-    import numpy as np
 
 MAX_TOKENS = 10
 # A word (hyphens and a trailing elision kept: « l' », « aujourd' »), a number with its thousands
@@ -170,8 +168,6 @@ def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[s
     With the fitted temperature (weights/short.json's "mbr_temperature"), the span chosen is the one of
     highest expected F1 against the model's distribution over spans, not the single likeliest span: when
     the model hesitates between « Paris », « à Paris » and « Paris en 1889 », the words they share win."""
-    import numpy as np
-
     model = model or load_model("short")
     cands = spans(text, question_stems, kind, focus)
     if not cands:
@@ -189,8 +185,6 @@ def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[s
 
 def expected_f1(cands: list[Span], scores: np.ndarray, temperature: float) -> np.ndarray:
     """Each span's F1 against every other, weighted by the softmax of their scores at the temperature."""
-    import numpy as np
-
     a = np.array([s.words[0] for s in cands])
     b = np.array([s.words[1] for s in cands])
     shared = np.clip(np.minimum(b[:, None], b[None, :]) - np.maximum(a[:, None], a[None, :]), 0, None)
