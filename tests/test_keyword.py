@@ -88,3 +88,13 @@ def test_chunk_frequencies_and_the_corpus_words_come_from_the_index_without_reto
     (tmp_path / "keyword" / "words.json").write_text("[", encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="damaged.*veille index build"):
         KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})
+
+
+def test_a_misspelt_word_is_respelt_for_the_searches_and_the_rest_left_as_typed(seed_index) -> None:  # noqa: ANN001
+    """« kremlim » is no word of the seeds: both searches read « kremlin », so the Peskov passage is found."""
+    vocabulary = seed_index.vocabulary
+    assert vocabulary.respell("qui est le porte parole du kremlim ?") == "qui est le porte parole du kremlin ?"
+    for typed in ("Combien de soldats selon Blinken ?", "What did the Pentagon spokesman say?", "le 14 octobre 2024"):
+        assert vocabulary.respell(typed) == typed
+    hits = seed_index.search("qui est le porte parole du kremlim ?", 5)
+    assert any("Peskov" in h.chunk.text for h in hits)

@@ -36,20 +36,20 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def int8(settings: Settings) -> SentenceTransformerEmbedder:
+def int8(e5_settings: Settings) -> SentenceTransformerEmbedder:
     if importlib.util.find_spec("onnxruntime") is None:  # not imported here: veille imports it telemetry off
         pytest.skip("onnxruntime is not installed: run `make onnx`")
-    if not (settings.model_path / "onnx" / "veille-onnx.json").is_file():
+    if not (e5_settings.model_path / "onnx" / "veille-onnx.json").is_file():
         pytest.skip("no int8 ONNX model: run `make onnx`")
-    embedder = default_embedder(replace(settings, backend="onnx-int8"))
+    embedder = default_embedder(replace(e5_settings, backend="onnx-int8"))
     assert isinstance(embedder, SentenceTransformerEmbedder)
     return embedder
 
 
 @pytest.fixture(scope="module")
-def torch_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The torch backend whatever VEILLE_BACKEND says (conftest's `embedder` when it says nothing)."""
-    embedder = default_embedder(replace(settings, backend="torch"))
+def torch_embedder(e5_settings: Settings) -> SentenceTransformerEmbedder:
+    """e5 on the torch backend (float32) whatever VEILLE_BACKEND says."""
+    embedder = default_embedder(replace(e5_settings, backend="torch"))
     assert isinstance(embedder, SentenceTransformerEmbedder)
     return embedder
 
@@ -79,35 +79,41 @@ def test_the_backends_have_different_names_and_checksums(int8: SentenceTransform
     assert "onnx-int8" in int8.name and "onnx-int8" not in torch_embedder.name
 
 
-def test_an_index_built_by_torch_is_refused_by_int8(seed_dirs: tuple[Path, Path], settings: Settings,
-                                                     int8: SentenceTransformerEmbedder) -> None:
-    with pytest.raises(IndexMismatchError, match=r"onnx-int8.*veille index build"):
-        open_index(seed_dirs[1], settings=replace(settings, index=seed_dirs[1]), embedder=int8)
-
-
-def test_an_index_built_by_int8_is_refused_by_torch(tmp_path: Path, settings: Settings,
+def test_an_index_built_by_torch_is_refused_by_int8(tmp_path: Path, e5_settings: Settings,
                                                      int8: SentenceTransformerEmbedder,
                                                      torch_embedder: SentenceTransformerEmbedder) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
-    for path in sorted(Path(settings.corpus).glob("*.txt"))[:1]:
+    shutil.copy(sorted(Path(e5_settings.corpus).glob("*.txt"))[0], corpus)
+    s = replace(e5_settings, corpus=corpus, index=index, backend="torch")
+    build_index(corpus, index, settings=s, embedder=torch_embedder)
+    with pytest.raises(IndexMismatchError, match=r"onnx-int8.*veille index build"):
+        open_index(index, settings=replace(s, backend="onnx-int8"), embedder=int8)
+
+
+def test_an_index_built_by_int8_is_refused_by_torch(tmp_path: Path, e5_settings: Settings,
+                                                     int8: SentenceTransformerEmbedder,
+                                                     torch_embedder: SentenceTransformerEmbedder) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for path in sorted(Path(e5_settings.corpus).glob("*.txt"))[:1]:
         shutil.copy(path, corpus)
-    s = replace(settings, corpus=corpus, index=index, backend="onnx-int8")
+    s = replace(e5_settings, corpus=corpus, index=index, backend="onnx-int8")
     build_index(corpus, index, settings=s, embedder=int8)
     assert open_index(index, settings=s, embedder=int8).search("Koursk", k=1)
     with pytest.raises(IndexMismatchError, match=r"built with model multilingual-e5-small \(onnx-int8\).*veille index"):
         open_index(index, settings=replace(s, backend="torch"), embedder=torch_embedder)
 
 
-def test_building_the_int8_model_again_does_nothing(int8: SentenceTransformerEmbedder, settings: Settings) -> None:
+def test_building_the_int8_model_again_does_nothing(int8: SentenceTransformerEmbedder, e5_settings: Settings) -> None:
     from veille.onnx_int8 import build_onnx_int8
 
-    assert build_onnx_int8(settings.model_path) is False
+    assert build_onnx_int8(e5_settings.model_path) is False
 
 
-def test_an_unknown_backend_says_which_ones_exist(settings: Settings) -> None:
+def test_an_unknown_backend_says_which_ones_exist(e5_settings: Settings) -> None:
     with pytest.raises(ModelError, match="auto, torch, torch-bf16, onnx-int8"):
-        SentenceTransformerEmbedder(settings.model_path, backend="openvino")
+        SentenceTransformerEmbedder(e5_settings.model_path, backend="openvino")
 
 
 def test_onnxruntime_is_told_to_keep_its_telemetry_off(int8: SentenceTransformerEmbedder) -> None:

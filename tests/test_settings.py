@@ -35,8 +35,16 @@ def test_usable_variables_and_overrides_are_taken(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("VEILLE_DENSE_WEIGHT", "0.7")
     settings = load_settings(k=4)
     assert (settings.k, settings.fusion, settings.dense_weight) == (4, "rrf", 0.7)
+    assert settings.fusion_dense_weight == 0.7
     with pytest.raises(InputError, match="unknown fusion 'borda'"):
         replace(settings, fusion="borda")
+
+
+def test_the_dense_weight_is_the_models_own_unless_set() -> None:
+    """Each embedding model fuses at the dense weight chosen for it on PIAF dev; a set weight wins."""
+    e5, gemma = (load_settings(model_name=m) for m in ("multilingual-e5-small", "embeddinggemma-300m"))
+    assert (e5.fusion_dense_weight, gemma.fusion_dense_weight) == (0.5, 0.6)
+    assert replace(gemma, dense_weight=0.3).fusion_dense_weight == 0.3
 
 
 def test_the_cli_says_which_variable_in_one_line(monkeypatch: pytest.MonkeyPatch, seed_index: Index) -> None:

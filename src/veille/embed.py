@@ -82,7 +82,7 @@ class SentenceTransformerEmbedder(Embedder):
         backend = resolve_backend(backend)
         marker = path / "veille-model.json"
         if not marker.is_file():
-            build = "make gemma" if path.name == "embeddinggemma-300m" else "make setup"
+            build = "make setup" if path.name == "embeddinggemma-300m" else "make e5"
             raise ModelError(f"no embedding model in {path}; build it with `veille model build --model {path.name}` "
                              f"(or `{build}`)")
         import json

@@ -204,9 +204,9 @@ class LogisticModel:
 
 @cache
 def load_model(name: str, embedding: str = "") -> LogisticModel:
-    """weights/<name>.json of the package, as bench/fit_answer.py wrote it; for another embedding model than
-    multilingual-e5-small, weights/<model>/<name>.json when it was fitted (`fit_answer.py` under VEILLE_MODEL):
-    cosines of another model sit on another scale."""
+    """weights/<name>.json of the package, as bench/fit_answer.py wrote it for the default embedding model
+    (EmbeddingGemma); for another, weights/<model>/<name>.json (`fit_answer.py` under VEILLE_MODEL):
+    cosines of another model sit on another scale, and its passages rank otherwise."""
     folder = resources.files("veille").joinpath("weights")
     own = folder.joinpath(embedding, f"{name}.json") if embedding else None
     text = (own if own is not None and own.is_file() else folder.joinpath(f"{name}.json")).read_text(encoding="utf-8")

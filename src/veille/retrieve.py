@@ -71,7 +71,7 @@ def fuse(dense: Ranking, keyword: Ranking, settings: Settings) -> Ranking:
     prior divides by it)."""
     if settings.fusion == "rrf":  # else "zscore": Settings refuses any other name
         return rrf([dense, keyword], settings.rrf_k)
-    w = settings.dense_weight
+    w = settings.fusion_dense_weight
     return [(i, 1.0 / (1.0 + math.exp(-s))) for i, s in zscore_fusion([dense, keyword], [w, 1.0 - w])]
 
 

@@ -22,10 +22,11 @@ class Settings:
     corpus: Path = ROOT / "seeds"
     index: Path = ROOT / "index"
     models_dir: Path = _default_models_dir()
-    # The embedding model (VEILLE_MODEL or VEILLE_MODEL_NAME): multilingual-e5-small (`make setup`) or
-    # embeddinggemma-300m (`make gemma`, ../shared/docs/embedding-model.md). `dimension`: 0 for the model's
-    # own; EmbeddingGemma's Matryoshka sizes 512, 256 or 128 keep that many of its 768 (VEILLE_DIMENSION).
-    model_name: str = "multilingual-e5-small"
+    # The embedding model (VEILLE_MODEL or VEILLE_MODEL_NAME): embeddinggemma-300m (`make setup`,
+    # ../shared/docs/embedding-model.md) or multilingual-e5-small (`make e5`): EmbeddingGemma answers PIAF test
+    # better (gold in answer 0.70 against 0.66) for 3.5x the indexing time (docs/BENCHMARKS.md). `dimension`:
+    # 0 for the model's own; EmbeddingGemma's Matryoshka sizes 512, 256 or 128 keep that many of its 768.
+    model_name: str = "embeddinggemma-300m"
     dimension: int = 0
     # Chunking: a chunk holds whole sentences up to this many characters (about 4 characters a token
     # for French with this tokenizer, so far below the model's 512), and repeats the previous chunk's
@@ -62,11 +63,15 @@ class Settings:
     # chosen on half of its Wikipedia articles, reported on the other half): RRF k=60 over 30 candidates
     # gave held-out recall@5 0.893, MRR@10 0.799; zscore, weight 0.5, 100 candidates 0.902, 0.816 (weights
     # 0.45-0.55 and 50-200 candidates are within 0.003; the best RRF, k=5 over 100, 0.898, 0.808).
+    # `dense_weight` -1 means the embedding model's own, chosen on PIAF dev (DENSE_WEIGHTS).
     k: int = 5
     fusion: str = "zscore"
-    dense_weight: float = 0.5
+    dense_weight: float = -1.0
     rrf_k: int = 60
     candidates: int = 100
+    # Both searches read the question with the words the corpus never uses respelt as its nearest word
+    # (« kremlim » -> « kremlin », terms.Vocabulary.respell); VEILLE_RESPELL=0 searches the words as typed.
+    respell: bool = True
     # A shared server's limits (ui/app.py): asks per client (its user name, else its address) in any
     # `ask_window` seconds, and files per upload. bench/ui_burst.py's 160 asks in about 20 s stay under.
     ask_limit: int = 240
@@ -87,7 +92,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, not {getattr(self, name)}; fix VEILLE_{name.upper()}")
         for name, low, high in FRACTIONS:
-            if not low <= getattr(self, name) <= high:
+            if not low <= getattr(self, name) <= high and not (name == "dense_weight" and self.dense_weight == -1):
                 raise InputError(f"{name} must be between {low} and {high}, not {getattr(self, name)}; "
                                  f"fix VEILLE_{name.upper()}")
 
@@ -95,14 +100,23 @@ class Settings:
     def model_path(self) -> Path:
         return self.models_dir / self.model_name
 
+    @property
+    def fusion_dense_weight(self) -> float:
+        """The dense list's weight in z-score fusion: the one set, else the model's own."""
+        return self.dense_weight if self.dense_weight >= 0 else DENSE_WEIGHTS[self.model_name]
+
 
 CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"),
            "backend": ("auto", "torch", "torch-bf16", "onnx-int8"),
            "model_name": ("multilingual-e5-small", "embeddinggemma-300m")}
+# The dense weight of z-score fusion that ranks PIAF dev best for each model (bench/embedding_models.py --parts
+# fusion, 2,000 dev questions): e5 0.5 (bench/piaf_fusion.py), EmbeddingGemma 0.6 (dev recall@5 0.916 against
+# 0.913 at 0.5 and 0.906 at 0.7); a better retriever earns a larger share.
+DENSE_WEIGHTS = {"multilingual-e5-small": 0.5, "embeddinggemma-300m": 0.6}
 DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
             "ask_limit", "ask_window", "max_upload_files")
-FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))
+FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))  # dense_weight may also be -1 (the model's own)
 
 
 def _coerce(value: str, like: object) -> object:

@@ -24,11 +24,11 @@ from .squad import Dataset, Question, exact_match, f1, holds, read_squad, write_
 
 def cache_folder(file: Path, split: str, settings: Settings | None = None) -> Path:
     """Where the file's corpus and index live between runs (nothing is embedded twice), one folder per
-    embedding model, size and backend other than the default."""
+    embedding model, size and backend (multilingual-e5-small's in float32 without a suffix: the first)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "veille" / "eval"
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     s = settings or load_settings()
-    model = "" if s.model_name == Settings.model_name else f"-{s.model_name}"
+    model = "" if s.model_name == "multilingual-e5-small" else f"-{s.model_name}"
     model += f"@{s.dimension}" if s.dimension else ""
     model += "" if resolve_backend(s.backend) == "torch" else f"-{resolve_backend(s.backend)}"
     return base / f"{file.stem}-{digest}-{split}{model}"
