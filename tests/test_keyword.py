@@ -90,11 +90,26 @@ def test_chunk_frequencies_and_the_corpus_words_come_from_the_index_without_reto
         KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})
 
 
-def test_a_misspelt_word_is_respelt_for_the_searches_and_the_rest_left_as_typed(seed_index) -> None:  # noqa: ANN001
-    """« kremlim » is no word of the seeds: both searches read « kremlin », so the Peskov passage is found."""
+def test_a_misspelt_word_is_respelt_for_the_embedding_model_when_asked(seed_index) -> None:  # noqa: ANN001
+    """« kremlim » is no word of the seeds: with VEILLE_RESPELL=1 the embedding model reads « kremlin », and the
+    Peskov passage comes first; other words are left as typed."""
+    from dataclasses import replace
+
+    from veille import open_index
+
     vocabulary = seed_index.vocabulary
     assert vocabulary.respell("qui est le porte parole du kremlim ?") == "qui est le porte parole du kremlin ?"
     for typed in ("Combien de soldats selon Blinken ?", "What did the Pentagon spokesman say?", "le 14 octobre 2024"):
         assert vocabulary.respell(typed) == typed
-    hits = seed_index.search("qui est le porte parole du kremlim ?", 5)
-    assert any("Peskov" in h.chunk.text for h in hits)
+    respelt = open_index(seed_index.folder, settings=replace(seed_index.settings, respell=True),
+                         embedder=seed_index.embedder)
+    assert "Peskov" in respelt.search("qui est le porte parole du kremlim ?", 1)[0].chunk.text
+
+
+@pytest.mark.parametrize(("a", "b", "typo"), [("kremlim", "kremlin", True), ("blinkne", "blinken", True),
+                                              ("peskv", "peskov", True), ("kremlin", "kremlin", False),
+                                              ("miracles", "minerales", False), ("fache", "face", True)])
+def test_one_letter_typos_are_told_from_other_words(a: str, b: str, typo: bool) -> None:
+    from veille.terms import one_edit
+
+    assert one_edit(a, b) is typo

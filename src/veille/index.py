@@ -125,13 +125,14 @@ class Index:
         articles searched before ranking."""
         from .retrieve import check_query, hybrid_search
 
-        if self.settings.respell:  # words the corpus never uses, respelt as the corpus's nearest (terms.py)
-            query = self.vocabulary.respell(check_query(query))
+        # the embedding model reads words the corpus never uses respelt as the corpus word one letter away
+        dense_query = self.vocabulary.respell(check_query(query)) if self.settings.respell else None
         if where is not None:
             from .filters import allowed_chunks
 
             allowed = allowed_chunks(where, self.manifest["articles"])
-        return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings, allowed)
+        return hybrid_search(self._state, self.embedder, query, k or self.settings.k, self.settings, allowed,
+                             dense_query)
 
     def ask(self, question: str, history: Sequence[str] = (), mode: str = "extractive",
             where: Where | None = None) -> Answer:
@@ -159,9 +160,11 @@ class Index:
         if mode != "llm":
             yield self.ask(question, history, mode, where)
             return
-        from .generate import stream_answer
-
-        yield from stream_answer(self._reader(where), question, self.chat_model(), history, search_k=self.settings.k)
+        if self.settings.llm_answer == "claims":
+            from .structured import stream_claims as stream
+        else:
+            from .generate import stream_answer as stream
+        yield from stream(self._reader(where), question, self.chat_model(), history, search_k=self.settings.k)
 
     def chat_model(self) -> Any:
         """The language model of the generative mode, loaded once."""

@@ -76,11 +76,12 @@ def fuse(dense: Ranking, keyword: Ranking, settings: Settings) -> Ranking:
 
 
 def hybrid_search(state: Any, embedder: Embedder, query: str, k: int, settings: Settings,
-                  allowed: np.ndarray | None = None) -> list[Hit]:
+                  allowed: np.ndarray | None = None, dense_query: str | None = None) -> list[Hit]:
     """The k best chunks for the query, each with its fused score and its dense and keyword scores; with
-    `allowed` (chunk ids: a date or source filter), both searches rank only those."""
+    `allowed` (chunk ids: a date or source filter), both searches rank only those. `dense_query`: what the
+    embedding model reads instead, when it differs (the question respelt)."""
     query = check_query(query)
-    dense = state.store.search(embedder.embed_query(query), settings.candidates, allowed)
+    dense = state.store.search(embedder.embed_query(dense_query or query), settings.candidates, allowed)
     keyword = state.keyword.search(query, settings.candidates, allowed)
     dense_of, keyword_of = dict(dense), dict(keyword)
     return [

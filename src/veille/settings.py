@@ -69,9 +69,15 @@ class Settings:
     dense_weight: float = -1.0
     rrf_k: int = 60
     candidates: int = 100
-    # Both searches read the question with the words the corpus never uses respelt as its nearest word
-    # (« kremlim » -> « kremlin », terms.Vocabulary.respell); VEILLE_RESPELL=0 searches the words as typed.
-    respell: bool = True
+    # VEILLE_RESPELL=1: the embedding model reads the question's words the corpus never uses respelt as the
+    # corpus word one letter away (« kremlim » -> « kremlin », terms.Vocabulary.respell). Off: on PIAF dev it
+    # changes 96 answerable and 55 missing questions, and costs 3 gold answers and 3 refusals among them
+    # (bench/respell.py): what it fixes in misspelt names, it breaks in words a small corpus lacks.
+    respell: bool = False
+    # The generative mode (--mode llm): "claims", the model answers as JSON (a short answer and verbatim quotes
+    # with their passage numbers) under a grammar, and only the quotes found in their passages are shown
+    # (structured.py); "text", free sentences with [n] markers whose numbers and names are checked (generate.py).
+    llm_answer: str = "claims"
     # A shared server's limits (ui/app.py): asks per client (its user name, else its address) in any
     # `ask_window` seconds, and files per upload. bench/ui_burst.py's 160 asks in about 20 s stay under.
     ask_limit: int = 240
@@ -106,7 +112,7 @@ class Settings:
         return self.dense_weight if self.dense_weight >= 0 else DENSE_WEIGHTS[self.model_name]
 
 
-CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"),
+CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "llm_answer": ("claims", "text"),
            "backend": ("auto", "torch", "torch-bf16", "onnx-int8"),
            "model_name": ("multilingual-e5-small", "embeddinggemma-300m")}
 # The dense weight of z-score fusion that ranks PIAF dev best for each model (bench/embedding_models.py --parts

@@ -30,7 +30,8 @@ _KIND_PATTERNS = {
     "why": r"\b(?:pourquoi|why)\b",
 }
 KIND_RE = {k: re.compile(p, re.I) for k, p in _KIND_PATTERNS.items()}
-_WORD = re.compile(r"\w{5,}")  # Vocabulary.correct leaves shorter words as they are
+# Words respelt for search: 6 letters or more (a shorter word one letter off is as often another word)
+_RESPELT = re.compile(r"\w{6,}")
 # What a sentence holding each kind of answer has in it.
 _NUMBER = re.compile(r"\d|\b(?:millier|milliers|million|millions|milliard|centaines|dizaines)\b", re.I)
 MONTHS = ("janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|"
@@ -100,7 +101,7 @@ class Vocabulary:
 
     def respell(self, question: str) -> str:
         """The question with each word the corpus never uses (by stem or skeleton) replaced by the corpus
-        word it is most likely a misspelling of (« kremlim » -> « kremlin »), for the searches: an embedding
+        word it is one letter away from (« kremlim » -> « kremlin »), for the searches: an embedding
         model reads a misspelt name as another word (EmbeddingGemma's cosine to the Peskov passage of the
         seeds: 0.17 misspelt, 0.38 respelt), and BM25 matches none of its tokens."""
         def fix(m: re.Match[str]) -> str:
@@ -109,9 +110,21 @@ class Vocabulary:
             if not toks or w.isdigit() or any(self.frequency(t) for t in toks):
                 return w
             fixed = self.correct(w)
-            return fixed if fixed != w and any(self.frequency(t) for t in tokenize(fixed)) else w
+            return fixed if one_edit(fold(w), fixed) and any(self.frequency(t) for t in tokenize(fixed)) else w
 
-        return _WORD.sub(fix, question) if self.spelled else question
+        return _RESPELT.sub(fix, question) if self.spelled else question
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Whether b is a one-letter typo of a: one letter changed, added, dropped, or two swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 Weights = dict[tuple[str, str], float]  # (stem, spelling skeleton) -> IDF weight
