@@ -43,7 +43,13 @@ def _check(index: Index, answer: Answer, expected: list[str], sources: set[str])
     for c in answer.citations:
         original = (index.corpus / c.source).read_bytes().decode("utf-8")
         assert original[c.start : c.end] == c.text and original[c.quote_start : c.quote_end] == c.quote
-    if not answer.fallback:  # a checked generated answer: every sentence ends with its marker
+    if answer.fallback:
+        return
+    if index.settings.llm_answer == "claims":  # each quote shown, found in its passage, with its [n]
+        for c in answer.citations:
+            assert f"« {c.quote} » [{c.n}]" in answer.text and c.quote.strip()
+            assert c.quote_start >= c.start and c.quote_end <= c.end
+    else:  # a checked generated text: every sentence ends with its marker
         for sentence in re.split(r"(?<=[.!?])\s+", answer.text):
             assert re.search(r"\[\d+\][.!?…]?$", sentence), sentence
 
@@ -59,6 +65,27 @@ def local_index(seed_index: Index) -> Index:
 def test_the_local_model_answers_with_checked_citations(local_index: Index, question: str, expected: list[str],
                                                         sources: set[str]) -> None:
     _check(local_index, local_index.ask(question, mode="llm"), expected, sources)
+
+
+def test_the_blinken_question_shows_both_figures_quoted_at_round_tripping_offsets(local_index: Index) -> None:
+    answer = local_index.ask("combien de soldats selon Blinken ?", mode="llm")
+    _check(local_index, answer, ["10.000", "8.000"], {"004_b5e3709a28e5c677.txt"})
+    assert not answer.fallback and answer.short, answer.text  # the model's own checked answer
+    quoted = " ".join(c.quote for c in answer.citations)
+    assert "10.000" in quoted and "8.000" in quoted
+
+
+def test_a_real_draft_is_json_and_shows_only_quotes_found_in_their_passages(local_index: Index) -> None:
+    """The grammar holds the local model to the schema; whatever it quotes, what is shown was found."""
+    from veille.claims import parse
+
+    items = list(local_index.ask_stream("Qui est le porte-parole du Kremlin ?", mode="llm"))
+    draft, answer = "".join(x for x in items if isinstance(x, str)), items[-1]
+    parsed = parse(draft)
+    assert parsed is not None and set(parsed) == {"reponse", "preuves"}, draft
+    assert isinstance(answer, Answer) and answer.citations
+    for c in answer.citations:
+        assert local_index.original(c.source)[c.quote_start:c.quote_end] == c.quote
 
 
 def test_the_answer_streams_token_by_token_then_comes_checked(local_index: Index) -> None:
@@ -95,11 +122,13 @@ def remote_index(seed_index: Index, tmp_path_factory: pytest.TempPathFactory) ->
                 proc.kill()
                 raise RuntimeError(log_path.read_text()[-2000:]) from None
             time.sleep(0.5)
-    os.environ.update(VEILLE_LLM_URL=url, VEILLE_LLM_MODEL="qwen", VEILLE_LLM_API_KEY="local")
+    # llama.cpp's server takes the schema as {"type": "json_object", "schema": ...}, not OpenAI's json_schema
+    os.environ.update(VEILLE_LLM_URL=url, VEILLE_LLM_MODEL="qwen", VEILLE_LLM_API_KEY="local",
+                      VEILLE_LLM_FORMAT="json_object")
     try:
         yield open_index(seed_index.folder, settings=replace(seed_index.settings), embedder=seed_index.embedder)
     finally:
-        for key in ("VEILLE_LLM_URL", "VEILLE_LLM_MODEL", "VEILLE_LLM_API_KEY"):
+        for key in ("VEILLE_LLM_URL", "VEILLE_LLM_MODEL", "VEILLE_LLM_API_KEY", "VEILLE_LLM_FORMAT"):
             os.environ.pop(key, None)
         proc.terminate()
         proc.wait(timeout=30)

@@ -62,8 +62,9 @@ class Handlers:
                     answer = item
                     continue
                 draft += item
-                chat[-1] = {"role": "assistant", "content": html.escape(draft)
-                            + " <small><i>(brouillon, vérification à venir)</i></small>"}
+                chat[-1] = {"role": "assistant", "content": "<details><summary><small><i>brouillon du modèle, "
+                            "vérification à venir…</i></small></summary><small>" + html.escape(draft)
+                            + "</small></details>"}
                 yield chat, gr.update(), "", asked, ""
         except VeilleError as e:
             yield before, gr.update(), question, asked, error_html(str(e))

@@ -51,7 +51,7 @@ RUNNER_UP_BELOW = 0.5
 ALSO = "Voir aussi :"
 
 
-def _figures(text: str) -> set[str]:
+def figures(text: str) -> set[str]:
     return {re.sub(r"\D", "", f) for f in _FIGURE.findall(normalise_numbers(text)) if len(re.sub(r"\D", "", f)) >= 3}
 
 
@@ -78,19 +78,19 @@ def _named_source(question: str) -> set[str]:
 def _divergent(best: Candidate, others: list[Candidate], question: Question) -> Candidate | None:
     """Another sentence giving a different figure for the same thing, nearly as likely to answer: another
     article, or another speaker in the same one (Rutte's 600 000 casualties against Zelensky's 650 000)."""
-    if question.kind != "number" or best.pair or not _figures(best.text):
+    if question.kind != "number" or best.pair or not figures(best.text):
         return None
     named = _named_source(question.text)
-    ours = _figures(best.text)
+    ours = figures(best.text)
     for c in others[:8]:
         if c.pair or c.start < best.end and best.start < c.end and c.hit.chunk.source == best.hit.chunk.source:
             continue
-        if c.score < best.score - DIVERGENCE_GAPS.get(question.model, 2.0) or c.features["lexical"] < DIVERGENCE_LEXICAL * best.features[
-                "lexical"]:
+        gap = DIVERGENCE_GAPS.get(question.model, 2.0)
+        if c.score < best.score - gap or c.features["lexical"] < DIVERGENCE_LEXICAL * best.features["lexical"]:
             continue
         if named and not named & c.tokens:
             continue  # the question asks what one person said; another's figure is no contradiction
-        theirs = _figures(c.text)
+        theirs = figures(c.text)
         if c.features["kind_ok"] and theirs and not theirs & ours:
             return c
     return None

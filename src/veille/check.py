@@ -77,7 +77,7 @@ def _supports(name: str, passage_words: set[str]) -> bool:
     return key in passage_words
 
 
-def _missing(claim: str, support: str) -> set[str]:
+def missing_facts(claim: str, support: str) -> set[str]:
     """Numbers and names of the claim that the supporting text does not contain."""
     support_words = {skeleton(w) for w in _WORD.findall(support)}
     return (_numbers(claim) - _numbers(support)) | {w for w in _names(claim) if not _supports(w, support_words)}
@@ -88,7 +88,7 @@ def _attribute(claim: str, passages: Mapping[int, str]) -> int | None:
     words = {skeleton(w) for w in _WORD.findall(claim) if fold(w) not in stopwords()}
     best, best_share = None, 0.5
     for n, passage in passages.items():
-        if _missing(claim, passage):
+        if missing_facts(claim, passage):
             continue
         share = len(words & {skeleton(w) for w in _WORD.findall(passage)}) / max(1, len(words))
         if share > best_share:
@@ -123,7 +123,7 @@ def check_answer(text: str, passages: Mapping[int, str], attribute: bool = False
         if not valid:
             verdicts.append(Verdict(claim, (), False, "no citation to an existing passage"))
             continue
-        missing = _missing(claim, " ".join(passages[n] for n in valid))
+        missing = missing_facts(claim, " ".join(passages[n] for n in valid))
         if missing:
             verdicts.append(Verdict(claim, valid, False, f"not in the cited passages: {', '.join(sorted(missing))}"))
             continue

@@ -130,6 +130,26 @@ def chat_model(models_dir: Path, threads: int = 2) -> Any:
                         max_tokens=MAX_TOKENS, verbose=False, seed=0)
 
 
+def constrained(model: Any, schema: dict) -> Any:
+    """The chat model bound to answer as JSON of this schema: a grammar on the local model (llama.cpp samples
+    only tokens the schema allows); on a server, OpenAI's `json_schema` response format, or llama.cpp
+    server's `json_object` with the schema when VEILLE_LLM_FORMAT=json_object, or nothing with
+    VEILLE_LLM_FORMAT=none (the draft is then parsed and checked all the same)."""
+    if remote_settings():
+        kind = os.environ.get("VEILLE_LLM_FORMAT", "json_schema")
+        if kind == "none":
+            return model
+        if kind == "json_object":
+            return model.bind(response_format={"type": "json_object", "schema": schema})
+        if kind != "json_schema":
+            raise ModelError(f"unknown VEILLE_LLM_FORMAT {kind!r}; use json_schema, json_object or none")
+        return model.bind(response_format={"type": "json_schema",
+                                           "json_schema": {"name": "reponse", "schema": schema, "strict": True}})
+    from llama_cpp import LlamaGrammar
+
+    return model.bind(grammar=LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False))
+
+
 def configured() -> bool:
     """Whether a generative mode is available without further set-up."""
     if remote_settings():

@@ -1,0 +1,98 @@
+"""The generative mode on PIAF, against the extractive answer on the same questions.
+
+    python bench/llm_piaf.py [--split test] [--answerable 100] [--missing 20] [--modes claims text]
+
+Questions drawn with a fixed seed from the split (test: articles 8-f; those of articles 8-9 are missing
+from the index and must be refused). Per mode (settings.llm_answer: "claims", JSON quotes checked against
+their passages; "text", free sentences checked for numbers and names): gold in answer, abstention on the
+missing questions, answers that fell back to the extractive one, and the seconds to the first draft token
+and to the checked answer (warm: the model is loaded before the clock starts). "shown quotes not in their
+passage" reads every citation's quote back from the article file: it must be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from dataclasses import replace
+from datetime import date
+
+from veille import Answer, open_index
+from veille.settings import ROOT
+from veille.squad import holds
+from veille.squad_eval import prepare
+
+PIAF = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", default="test", choices=["dev", "test"])
+    parser.add_argument("--answerable", type=int, default=100)
+    parser.add_argument("--missing", type=int, default=20)
+    parser.add_argument("--modes", nargs="+", default=["claims", "text"], choices=["claims", "text"])
+    args = parser.parse_args()
+    dataset, index = prepare(PIAF, args.split)
+    rng = random.Random(0)
+    questions = rng.sample([q for q in dataset.questions if q.answerable], args.answerable)
+    questions += rng.sample([q for q in dataset.questions if not q.answerable], args.missing)
+    model = index.chat_model()
+    readers = {m: open_index(index.folder, settings=replace(index.settings, llm_answer=m), embedder=index.embedder)
+               for m in args.modes}
+    for r in readers.values():
+        r._llm = model  # one loaded model for every mode
+    next(iter(readers.values())).ask("Quelle est la capitale de la France ?", mode="llm")  # warm
+    rows: dict[str, list[dict]] = {"extractive": [], **{m: [] for m in args.modes}}
+    for q in questions:
+        rows["extractive"].append(score(index, q, index.ask(q.question), 0.0, 0.0))
+        for m, reader in readers.items():
+            t0, first, answer = time.perf_counter(), None, None
+            for item in reader.ask_stream(q.question, mode="llm"):
+                if isinstance(item, Answer):
+                    answer = item
+                elif first is None:
+                    first = time.perf_counter() - t0
+            assert answer is not None
+            rows[m].append(score(index, q, answer, first or 0.0, time.perf_counter() - t0))
+    print(f"\nPIAF {args.split}, generative mode against extractive ({date.today().isoformat()}, `python "
+          f"bench/llm_piaf.py --split {args.split} --answerable {args.answerable} --missing {args.missing}`)\n")
+    print("| measure | " + " | ".join(rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for label, fn in [
+        ("gold in answer (answerable)", lambda r: mean(r, "gold", True)),
+        ("refused (answerable)", lambda r: mean(r, "abstained", True)),
+        ("refused (missing)", lambda r: mean(r, "abstained", False)),
+        ("fell back to the extractive answer", lambda r: mean(r, "fallback", None)),
+        ("shown quotes not in their passage", lambda r: sum(x["bad_quotes"] for x in r)),
+        ("first draft token, median (s)", lambda r: median(r, "first")),
+        ("checked answer, median (s)", lambda r: median(r, "total")),
+    ]:
+        print(f"| {label} | " + " | ".join(fmt(fn(r)) for r in rows.values()) + " |")
+
+
+def score(index, q, answer: Answer, first: float, total: float) -> dict:  # noqa: ANN001
+    bad = sum(index.original(c.source)[c.quote_start:c.quote_end] != c.quote or not c.quote.strip()
+              for c in answer.citations)
+    return {"answerable": q.answerable, "gold": any(holds(answer.text, g) for g in q.answers),
+            "abstained": answer.abstained, "fallback": answer.fallback, "bad_quotes": bad, "first": first,
+            "total": total}
+
+
+def mean(rows: list[dict], key: str, answerable: bool | None) -> float:
+    sel = [r[key] for r in rows if answerable is None or r["answerable"] == answerable]
+    return sum(sel) / max(1, len(sel))
+
+
+def median(rows: list[dict], key: str) -> float:
+    values = [r[key] for r in rows if r[key] > 0]
+    return statistics.median(values) if values else 0.0
+
+
+def fmt(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:.3f}" if v < 1 else f"{v:.1f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The check of structured generated answers (veille.claims), on crafted model outputs: no model needed.
+The same path with the real model is in tests/test_llm.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from veille.claims import check_draft, locate, parse, schema
+
+PASSAGES = {
+    1: "Citant les services de renseignement américains, le chef de la diplomatie Antony Blinken a indiqué jeudi "
+       "que sur les 10.000 soldats nord-coréens qui, selon Washington, sont entrés en Russie, jusqu’à 8.000 "
+       "“ont été déployés dans la région de Koursk”.",
+    2: "Dmitri Peskov, porte-parole du Kremlin, a pour sa part tenté de rassurer la communauté internationale.",
+}
+BLINKEN = "jusqu’à 8.000 “ont été déployés dans la région de Koursk”"
+FOUND = BLINKEN[:-1]  # the quotation marks around a quote are not part of it
+
+
+@pytest.mark.parametrize(("quote", "found"), [
+    (BLINKEN, FOUND),  # verbatim
+    ('jusqu\'à 8.000 "ont été déployés dans la région de Koursk"', FOUND),  # other quotation marks
+    ("JUSQU’A 8.000 “ont ete deployes  dans la region de Koursk”", FOUND),  # case, accents, spaces
+    ("« Dmitri Peskov, porte-parole du Kremlin »", None),  # the right words, the wrong passage
+    ("jusqu’à 9.000 “ont été déployés dans la région de Koursk”", None),  # one figure changed
+])
+def test_a_quote_is_found_verbatim_or_folded_and_nowhere_else(quote: str, found: str | None) -> None:
+    span = locate(quote, PASSAGES[1])
+    assert (PASSAGES[1][span[0]:span[1]] if span else None) == found
+
+
+@pytest.mark.parametrize(("draft", "short", "kept", "dropped"), [
+    # the answer and its quote: kept, with the passage's own words
+    ({"reponse": "jusqu'à 8.000 soldats", "preuves": [{"passage": 1, "citation": BLINKEN}]},
+     "jusqu'à 8.000 soldats", [(1, PASSAGES[1])], 0),  # shown: the whole sentence the words sit in
+    # a quote the passage does not hold: dropped, and the short answer with it (nothing holds 9.000)
+    ({"reponse": "9.000 soldats", "preuves": [{"passage": 1, "citation": "9.000 soldats ont été déployés"}]},
+     None, [], 1),
+    # a real quote cited to the wrong passage: dropped
+    ({"reponse": "Peskov", "preuves": [{"passage": 1, "citation": "Dmitri Peskov, porte-parole du Kremlin"}]},
+     None, [], 1),
+    # a passage that was not given: dropped; the good claim beside it stays
+    ({"reponse": "Dmitri Peskov", "preuves": [{"passage": 7, "citation": "Dmitri Peskov, porte-parole"},
+                                              {"passage": 2, "citation": "Dmitri Peskov, porte-parole du Kremlin"}]},
+     "Dmitri Peskov", [(2, PASSAGES[2])], 1),
+    # a short answer naming someone the quotes do not: the quotes stay, the short answer goes
+    ({"reponse": "Sergueï Lavrov", "preuves": [{"passage": 2, "citation": "Dmitri Peskov, porte-parole du Kremlin"}]},
+     None, [(2, PASSAGES[2])], 0),
+    # a « quote » too short to say where it came from
+    ({"reponse": "8.000", "preuves": [{"passage": 1, "citation": "8.000"}]}, None, [], 1),
+    # the same words twice
+    ({"reponse": "Dmitri Peskov", "preuves": [{"passage": 2, "citation": "Dmitri Peskov, porte-parole du Kremlin"},
+                                              {"passage": 2, "citation": "porte-parole du Kremlin"}]},
+     "Dmitri Peskov", [(2, PASSAGES[2])], 1),
+    # a fragment without the name: its sentence holds it, so the short answer stands
+    ({"reponse": "Dmitri Peskov", "preuves": [{"passage": 2, "citation": "porte-parole du Kremlin"}]},
+     "Dmitri Peskov", [(2, PASSAGES[2])], 0),
+])
+def test_only_claims_whose_quote_is_in_their_passage_are_kept(draft: dict, short: str | None, kept: list,
+                                                              dropped: int) -> None:
+    checked = check_draft(draft, PASSAGES)
+    assert checked.short == short
+    assert [(c.passage, c.quote) for c in checked.kept] == kept
+    assert all(PASSAGES[c.passage][c.start:c.end] == c.quote for c in checked.kept)
+    assert len(checked.dropped) == dropped and all(c.reason for c in checked.dropped)
+
+
+def test_a_refusal_and_unreadable_output_are_told_apart() -> None:
+    refusal = check_draft({"reponse": "Je ne trouve pas cette information dans les articles indexés.", "preuves": []},
+                          PASSAGES)
+    assert refusal.refusal and not refusal.kept
+    for text in ("Voici la réponse : 8.000", '{"reponse": "8.000", "preuves": [', "[1, 2]"):
+        assert check_draft(parse(text), PASSAGES).malformed
+    assert parse('Réponse : {"reponse": "x", "preuves": []} fin') == {"reponse": "x", "preuves": []}
+
+
+def test_the_schema_names_the_passages_that_exist() -> None:
+    s = schema(3)
+    item = s["properties"]["preuves"]["items"]["properties"]["passage"]
+    assert (item["minimum"], item["maximum"]) == (1, 3) and s["required"] == ["reponse", "preuves"]
