@@ -43,10 +43,6 @@ class Claim:
     end: int = -1
     reason: str = ""
 
-    @property
-    def found(self) -> bool:
-        return self.start >= 0
-
 
 @dataclass(frozen=True)
 class Checked:
@@ -125,13 +121,15 @@ def check_draft(draft: dict | None, passages: Mapping[int, str]) -> Checked:
         if not isinstance(n, int) or n not in passages:
             dropped.append(Claim(-1, quote, reason=f"passage {n!r} was not given"))
             continue
-        span = locate(quote, passages[n]) if len(quote.strip()) >= MIN_QUOTE_CHARS else None
+        if len(quote.strip()) < MIN_QUOTE_CHARS:
+            dropped.append(Claim(n, quote, reason="the quote is too short to check"))
+            continue
+        span = locate(quote, passages[n])
         if span is not None:  # shown: the whole sentences the quoted words sit in (models quote fragments)
             spans = [s for s in sentence_spans(passages[n]) if s[0] < span[1] and span[0] < s[1]]
             span = (spans[0][0], spans[-1][1]) if spans else span
         if span is None:
-            why = "too short to check" if len(quote.strip()) < MIN_QUOTE_CHARS else "not in its passage"
-            dropped.append(Claim(n, quote, reason=f"the quote is {why}"))
+            dropped.append(Claim(n, quote, reason="the quote is not in its passage"))
         elif any(c.passage == n and c.start < span[1] and span[0] < c.end for c in kept):
             dropped.append(Claim(n, quote, *span, reason="the same words as another claim"))
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.output_parsers import StrOutputParser
@@ -89,21 +89,42 @@ def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: 
     return Answer(asked, text, tuple(citations), mode="llm", checked=True, fallback=False)
 
 
-def stream_answer(index: Reader, question: str, model: Any, history: Sequence[str] = (),
-                  k: int = PASSAGES, search_k: int = 5) -> Iterator[str | Answer]:
-    """Yield the model's tokens as they come, then the checked Answer (always last)."""
+@dataclass(frozen=True)
+class Reading:
+    """What both generative modes read before the model writes: the question as asked and as understood, the
+    passages searched, the extractive answer from them (the gate, and the fallback), and the passages given."""
+
+    asked: str
+    question: str
+    hits: list[Hit]
+    gate: Answer
+    top: list[Hit]
+
+
+def read(index: Reader, question: str, history: Sequence[str], k: int, search_k: int) -> Reading:
+    """Search, answer extractively, and pick the k passages holding the best sentences, best first: the model
+    reads the evidence the extractive answerer found."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
     hits = index.search(question, passages(search_k))
     gate = answer_question(question, hits, index.vocabulary)
-    if gate.abstained:  # nothing here answers it: no need to ask the model
-        yield replace(gate, question=asked, mode="llm")
-        return
-    # The passages holding the best sentences, best first: the model reads the evidence the gate found.
+    if gate.abstained:  # the model will not be asked
+        return Reading(asked, question, hits, gate, [])
     candidates = select(Question.read(question, index.vocabulary), hits)
     top = list({id(c.hit): c.hit for c in candidates}.values())[:k]
+    return Reading(asked, question, hits, gate, top)
+
+
+def stream_answer(index: Reader, question: str, model: Any, history: Sequence[str] = (),
+                  k: int = PASSAGES, search_k: int = 5) -> Iterator[str | Answer]:
+    """Yield the model's tokens as they come, then the checked Answer (always last)."""
+    r = read(index, question, history, k, search_k)
+    if r.gate.abstained:  # nothing here answers it: no need to ask the model
+        yield replace(r.gate, question=r.asked, mode="llm")
+        return
     generated = []
-    for token in (PROMPT | model | StrOutputParser()).stream({"question": question, "passages": format_passages(top)}):
+    for token in (PROMPT | model | StrOutputParser()).stream({"question": r.question,
+                                                              "passages": format_passages(r.top)}):
         generated.append(token)
         yield token
-    yield finalize(index.vocabulary, question, top, "".join(generated), asked)
+    yield finalize(index.vocabulary, r.question, r.top, "".join(generated), r.asked)

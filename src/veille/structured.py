@@ -15,12 +15,10 @@ from typing import Any
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from .answer import DIVERGENCE, REFUSAL, answer_question, closest, contextualize, figures
-from .ask import Reader, passages
+from .answer import DIVERGENCE, REFUSAL, closest, figures
+from .ask import Reader
 from .claims import Checked, check_draft, locate, parse, schema
-from .evidence import Question, select
-from .generate import format_passages
-from .retrieve import check_query
+from .generate import Reading, format_passages, read
 from .types import Answer, Citation, Hit
 
 _EXAMPLE = {"reponse": "300 millions d'euros",
@@ -58,16 +56,15 @@ def compose(asked: str, question: str, top: list[Hit], checked: Checked) -> Answ
                   understood=None if question == asked else question)
 
 
-def finalize(reader: Reader, asked: str, question: str, top: list[Hit], hits: list[Hit], draft: str) -> Answer:
+def finalize(r: Reading, draft: str) -> Answer:
     """The checked answer from the draft; the model's refusal; or, when it kept nothing, the extractive
-    answer (marked as a fallback)."""
-    checked = check_draft(parse(draft), {n: h.chunk.text for n, h in enumerate(top, 1)})
+    answer the reading already holds (marked as a fallback)."""
+    checked = check_draft(parse(draft), {n: h.chunk.text for n, h in enumerate(r.top, 1)})
     if checked.kept:
-        return compose(asked, question, top, checked)
-    extractive = answer_question(question, hits, reader.vocabulary)
+        return compose(r.asked, r.question, r.top, checked)
     if checked.refusal:
-        return Answer(asked, REFUSAL, closest(hits), abstained=True, mode="llm")
-    return replace(extractive, question=asked, mode="llm", fallback=True)
+        return Answer(r.asked, REFUSAL, closest(r.hits), abstained=True, mode="llm")
+    return replace(r.gate, question=r.asked, mode="llm", fallback=True)
 
 
 def stream_claims(index: Reader, question: str, model: Any, history: Sequence[str] = (), k: int = 2,
@@ -75,18 +72,13 @@ def stream_claims(index: Reader, question: str, model: Any, history: Sequence[st
     """Yield the draft's tokens as they come, then the checked Answer (always last)."""
     from .llm import constrained  # llama_cpp only when the local model is asked
 
-    asked = check_query(question)
-    question = contextualize(asked, list(history))
-    hits = index.search(question, passages(search_k))
-    gate = answer_question(question, hits, index.vocabulary)
-    if gate.abstained:  # the extractive answerer finds nothing here: the model is not asked
-        yield replace(gate, question=asked, mode="llm")
+    r = read(index, question, history, k, search_k)
+    if r.gate.abstained:  # the extractive answerer finds nothing here: the model is not asked
+        yield replace(r.gate, question=r.asked, mode="llm")
         return
-    candidates = select(Question.read(question, index.vocabulary), hits)
-    top = list({id(c.hit): c.hit for c in candidates}.values())[:k]
-    chain = PROMPT | constrained(model, schema(len(top))) | StrOutputParser()
+    chain = PROMPT | constrained(model, schema(len(r.top))) | StrOutputParser()
     draft = []
-    for token in chain.stream({"question": question, "passages": format_passages(top)}):
+    for token in chain.stream({"question": r.question, "passages": format_passages(r.top)}):
         draft.append(token)
         yield token
-    yield finalize(index, asked, question, top, hits, "".join(draft))
+    yield finalize(r, "".join(draft))
