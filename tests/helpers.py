@@ -24,10 +24,9 @@ NEEDS_TWO_SENTENCES = {
     "Où Choe Son Hui a-t-elle rencontré Sergueï Lavrov ?",
 }
 
-# EmbeddingGemma, the default model, reads the misspelt « kremlim » far from « Kremlin » (cosine 0.17 to the
-# Peskov passage, 0.38 respelt) and the abstention model then refuses. Respelling (VEILLE_RESPELL=1) answers it,
-# but costs gold answers and refusals on PIAF dev (bench/respell.py): with that model it is an expected failure.
-MISSES = {"embeddinggemma-300m": {"qui est le porte parole du kremlim ?"}}
+# Golden questions a model is known to miss, named here so the eval tests allow them and no more (none today:
+# the misspelt « kremlim » that EmbeddingGemma read as another word is respelt for it, Vocabulary.respell).
+MISSES: dict[str, set[str]] = {}
 
 
 def run(*args: str, index: Index | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -90,20 +90,24 @@ def test_chunk_frequencies_and_the_corpus_words_come_from_the_index_without_reto
         KeywordIndex.load(tmp_path / "keyword", {c.id: c for c in chunks})
 
 
-def test_a_misspelt_word_is_respelt_for_the_embedding_model_when_asked(seed_index) -> None:  # noqa: ANN001
-    """« kremlim » is no word of the seeds: with VEILLE_RESPELL=1 the embedding model reads « kremlin », and the
-    Peskov passage comes first; other words are left as typed."""
-    from dataclasses import replace
-
-    from veille import open_index
-
+def test_a_misspelt_name_is_respelt_for_the_embedding_model(seed_index) -> None:  # noqa: ANN001
+    """« kremlim » is no word of the seeds: the embedding model also reads « kremlin » (by default), and the
+    Peskov passage comes first; other words are left as typed, and so is a typo of a common word (respelling
+    goes to names only)."""
     vocabulary = seed_index.vocabulary
-    assert vocabulary.respell("qui est le porte parole du kremlim ?") == "qui est le porte parole du kremlin ?"
-    for typed in ("Combien de soldats selon Blinken ?", "What did the Pentagon spokesman say?", "le 14 octobre 2024"):
+    assert vocabulary.respell("qui est le porte parole du kremlim ?") == "qui est le porte parole du kremlim (kremlin) ?"
+    assert "soldats" in vocabulary.spelled and "soldats" not in vocabulary.names and "kremlin" in vocabulary.names
+    for typed in ("Combien de soldats selon Blinken ?", "What did the Pentagon spokesman say?", "le 14 octobre 2024",
+                  "combien de soldits selon Blinken ?"):
         assert vocabulary.respell(typed) == typed
-    respelt = open_index(seed_index.folder, settings=replace(seed_index.settings, respell=True),
-                         embedder=seed_index.embedder)
-    assert "Peskov" in respelt.search("qui est le porte parole du kremlim ?", 1)[0].chunk.text
+    assert seed_index.settings.respell
+    assert "Peskov" in seed_index.search("qui est le porte parole du kremlim ?", 1)[0].chunk.text
+
+
+def test_names_are_the_words_only_ever_written_capitalised() -> None:
+    from veille.keyword import _names
+
+    assert _names({"Kremlin", "Depuis", "depuis", "Paris", "Sud", "Choe", "choe"}) == ["kremlin", "paris"]
 
 
 @pytest.mark.parametrize(("a", "b", "typo"), [("kremlim", "kremlin", True), ("blinkne", "blinken", True),

@@ -248,12 +248,17 @@ def index_import(file: Path, index_dir: Path | None, corpus: Path | None, as_jso
 @click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
               help="A SQuAD file: PIAF's split by title digest (dev 0-7, test 8-f; see veille/squad.py).")
 @click.option("--limit", type=int, default=0, help="A SQuAD file: ask only the first N questions.")
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True,
+              help="A golden JSONL file: how the answers are written (llm: the language model, checked).")
 @click.option("--json", "as_json", is_flag=True)
 @_friendly
-def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, as_json: bool) -> None:
+def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, mode: str, as_json: bool) -> None:
     """Score answers: a JSONL of {question, expected, sources}, or a SQuAD v1.1/v2.0 JSON file (PIAF's
     format), whose paragraphs are indexed first (cached; --index to use another folder)."""
     if file.suffix.lower() == ".json":
+        if mode != "extractive":
+            raise InputError("--mode llm scores a golden JSONL file; on a SQuAD file run bench/llm_piaf.py, "
+                             "which samples the questions the language model has time for")
         from .squad_eval import evaluate_squad, prepare
 
         dataset, index = prepare(file, split, index_dir, progress=not as_json)
@@ -267,7 +272,7 @@ def eval_cmd(file: Path, index_dir: Path | None, split: str, limit: int, as_json
     from .evaluate import evaluate, read_golden
     from .index import open_index
 
-    result = evaluate(open_index(index_dir), read_golden(file))
+    result = evaluate(open_index(index_dir), read_golden(file), mode)
     if as_json:
         _dump(result.to_dict())
         return

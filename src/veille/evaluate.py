@@ -94,10 +94,11 @@ def read_golden(path: Path) -> list[GoldenItem]:
     return items
 
 
-def evaluate(index: Index, items: list[GoldenItem]) -> EvalResult:
+def evaluate(index: Index, items: list[GoldenItem], mode: str = "extractive") -> EvalResult:
+    """Ask every question in the mode ("extractive" or "llm") and score the answer and the search."""
     result = EvalResult()
     for item in items:
-        answer = index.ask(item.question)
+        answer = index.ask(item.question, mode=mode)
         ranked = list(dict.fromkeys(h.chunk.source for h in index.search(item.question, 3 * TOP)))[:TOP]
         answerable = bool(item.sources)
         cited = {c.source for c in answer.citations}

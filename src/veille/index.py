@@ -87,7 +87,7 @@ class Index:
         if self._vocabulary is None or self._vocabulary[0] is not state:
             kw = state.keyword
             self._vocabulary = (state, Vocabulary(len(state.chunks), kw.frequency, kw.spelled,
-                                                  self.settings.model_name))
+                                                  self.settings.model_name, kw.names))
         return self._vocabulary[1]
 
     def status(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import logging
 import re
 import unicodedata
 from array import array
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -95,6 +96,13 @@ def _spelled(surface: set[str]) -> list[str]:
     return sorted({f for w in surface if len(f := fold(w)) >= 4})
 
 
+def _names(surface: set[str]) -> list[str]:
+    """The words of 4 letters or more the corpus only ever writes capitalised (« Kremlin », « Peskov »),
+    folded, sorted: the proper names a misspelt question word may be respelt to."""
+    lower = {fold(w) for w in surface if w[:1].islower()}
+    return sorted({f for w in surface if w[:1].isupper() and len(f := fold(w)) >= 4} - lower)
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: the folded stem of each content word, plus its skeleton for names and long words."""
     return [t for w in words(text) for t in _word_tokens(w)]
@@ -127,10 +135,12 @@ def _score_matrix(tokens: np.ndarray, counts: np.ndarray, lengths: np.ndarray, p
 class KeywordIndex:
     """BM25 over the chunks, saved as the `keyword/` folder of the index (bm25s's own plain files)."""
 
-    def __init__(self, retriever, ids: np.ndarray, spelled: list[str]) -> None:  # noqa: ANN001 - a bm25s.BM25
+    def __init__(self, retriever, ids: np.ndarray, spelled: list[str],  # noqa: ANN001 - a bm25s.BM25
+                 names: list[str]) -> None:
         self.retriever = retriever
         self.ids = ids  # row -> chunk id
         self.spelled = spelled  # the corpus's words of 4 letters or more, folded: for spelling correction
+        self.names = names  # those of them the corpus only writes capitalised: for respelling
 
     def frequency(self, token: str) -> int:
         """How many chunks hold this token (its column's length in bm25s's matrix)."""
@@ -170,7 +180,7 @@ class KeywordIndex:
             retriever.vocab_dict = vocab
             retriever.unique_token_ids_set = set(vocab.values())
             retriever.nonoccurrence_array = None
-        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64), _spelled(surface))
+        return cls(retriever, np.array([c.id for c in chunks], dtype=np.int64), _spelled(surface), _names(surface))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -178,11 +188,12 @@ class KeywordIndex:
             self.retriever.save(str(folder))
         (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
         (folder / "words.json").write_text(json.dumps(self.spelled, ensure_ascii=False), encoding="utf-8")
+        (folder / "names.json").write_text(json.dumps(self.names, ensure_ascii=False), encoding="utf-8")
 
     @staticmethod
     def is_current(folder: Path) -> bool:
-        """False for a keyword folder written before words.json: the next build rewrites it."""
-        return (folder / "words.json").is_file()
+        """False for a keyword folder written before words.json or names.json: the next build rewrites it."""
+        return (folder / "words.json").is_file() and (folder / "names.json").is_file()
 
     @classmethod
     def load(cls, folder: Path, chunks: dict[int, Chunk]) -> KeywordIndex:
@@ -195,16 +206,8 @@ class KeywordIndex:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         if set(ids.tolist()) != set(chunks):
             raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")
-        try:
-            spelled = json.loads((folder / "words.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:  # an index built before words.json: its words, once, from its chunks
-            spelled = _spelled({w for c in chunks.values() for w in words(indexed_text(c))})
-        except ValueError as e:
-            raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
-        if not (isinstance(spelled, list) and all(isinstance(w, str) and w for w in spelled)):
-            raise IndexMismatchError(f"{folder} is damaged (words.json is not a list of words); "
-                                     "run `veille index build`")
-        return cls(retriever, ids, spelled)
+        lists = [_word_list(folder, name, chunks, of) for name, of in (("words", _spelled), ("names", _names))]
+        return cls(retriever, ids, *lists)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the best k chunks that share a token with the query; with `allowed`,
@@ -222,3 +225,18 @@ class KeywordIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _word_list(folder: Path, name: str, chunks: dict[int, Chunk], of: Callable[[set[str]], list[str]]) -> list[str]:
+    """words.json or names.json of a keyword folder; for an index built before the file, taken once from
+    its chunks (the next build writes it)."""
+    try:
+        listed = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return of({w for c in chunks.values() for w in words(indexed_text(c))})
+    except ValueError as e:
+        raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
+    if not (isinstance(listed, list) and all(isinstance(w, str) and w for w in listed)):
+        raise IndexMismatchError(f"{folder} is damaged ({name}.json is not a list of words); "
+                                 "run `veille index build`")
+    return listed

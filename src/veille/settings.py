@@ -69,11 +69,12 @@ class Settings:
     dense_weight: float = -1.0
     rrf_k: int = 60
     candidates: int = 100
-    # VEILLE_RESPELL=1: the embedding model reads the question's words the corpus never uses respelt as the
-    # corpus word one letter away (« kremlim » -> « kremlin », terms.Vocabulary.respell). Off: on PIAF dev it
-    # changes 96 answerable and 55 missing questions, and costs 3 gold answers and 3 refusals among them
-    # (bench/respell.py): what it fixes in misspelt names, it breaks in words a small corpus lacks.
-    respell: bool = False
+    # Respelling (VEILLE_RESPELL=0 turns it off): the embedding model reads each word the corpus never uses
+    # followed by the corpus name one letter away (« kremlim » -> « kremlim (kremlin) », Vocabulary.respell);
+    # BM25 reads the words as typed. Towards names only: towards any corpus word it changed 151 PIAF dev
+    # questions and cost 3 gold answers and 3 refusals among them; this form changes 52 and is even there
+    # (one gold answer less, two refusals more; bench/respell.py), and finds a misspelt name's article.
+    respell: bool = True
     # The generative mode (--mode llm): "claims", the model answers as JSON (a short answer and verbatim quotes
     # with their passage numbers) under a grammar, and only the quotes found in their passages are shown
     # (structured.py); "text", free sentences with [n] markers whose numbers and names are checked (generate.py).
