@@ -1,10 +1,12 @@
-"""Generative mode: time to first token, total time and checked answers, by number of passages given.
+"""Generative mode (claims): where the seconds go, on the golden table's questions, warm.
 
-    python bench/llm.py [--rounds 1] [--passages 2 3 4]      # the local model (make llm)
-    VEILLE_LLM_URL=http://127.0.0.1:8000/v1 python bench/llm.py  # any OpenAI-compatible server
+    python bench/llm.py [--rounds 1] [--excerpts 3] [--around 1]   # the local model (make llm)
 
-A run counts as right when the final answer holds the golden facts and cites a golden source; "kept" is
-how many generated drafts passed the check (the others fell back to the extractive answer).
+Per question: reading (search, extractive gate, evidence selection), the model's prefill (time to the draft's
+first token less the reading), its writing (the rest), the tokens it read (the human message: excerpts and
+question; the system prompt is the same every time and llama.cpp keeps it evaluated) and wrote. Then the
+system prompt cold (the model's cache emptied) against warm. A run counts as right when the checked answer
+holds the golden facts and cites a golden source.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import json
 import statistics
 import time
 
+import veille.structured as structured
 from veille import Answer, open_index
 from veille.evaluate import contains
+from veille.generate import format_passages, read
 from veille.settings import ROOT
 
 QUESTIONS = [
@@ -29,38 +33,58 @@ QUESTIONS = [
 
 
 def main() -> None:
-    import veille.generate as generate
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--passages", type=int, nargs="+", default=[generate.PASSAGES])
+    parser.add_argument("--excerpts", type=int, default=structured.EXCERPTS)
+    parser.add_argument("--around", type=int, default=structured.AROUND)
     args = parser.parse_args()
+    structured.EXCERPTS, structured.AROUND = args.excerpts, args.around
     golden = {r["question"]: r for r in map(json.loads, (ROOT / "tests" / "golden.jsonl").read_text().splitlines())}
     index = open_index()
-    index.ask(QUESTIONS[0], mode="llm")  # warm: both models loaded
-    print("| passages | time to first token, median (s) | total, median (s) | drafts kept | right |")
-    print("|---|---|---|---|---|")
-    for k in args.passages:
-        generate.PASSAGES = k
-        first, total, kept, right = [], [], 0, 0
-        for _ in range(args.rounds):
-            for q in QUESTIONS:
-                t0, ttft, answer = time.perf_counter(), None, None
-                for item in generate.stream_answer(index, q, index.chat_model(), k=k):
-                    if isinstance(item, Answer):
-                        answer = item
-                    elif ttft is None:
-                        ttft = time.perf_counter() - t0
-                total.append(time.perf_counter() - t0)
-                first += [ttft] if ttft is not None else []
-                assert answer is not None
-                kept += not answer.fallback
-                row = golden[q]
-                facts = all(contains(answer.text, e) for e in row["expected"][:1])
-                right += facts and {c.source for c in answer.citations} <= set(row["sources"])
-        n = args.rounds * len(QUESTIONS)
-        print(f"| {k} | {statistics.median(first):.1f} | {statistics.median(total):.1f} | {kept}/{n} | {right}/{n} |",
-              flush=True)
+    index.ask(QUESTIONS[-1], mode="llm")  # warm: both models loaded, the system prompt evaluated
+    llama = index.chat_model().client
+    rows = []
+    for _ in range(args.rounds):
+        for q in QUESTIONS:
+            t0 = time.perf_counter()
+            r = read(index, q, (), structured.EXCERPTS, index.settings.k)
+            reading = time.perf_counter() - t0
+            windows = structured.excerpts(r.candidates, structured.EXCERPTS, structured.AROUND)
+            human = structured.PROMPT.format_messages(question=q, passages=format_passages([w for w, _ in windows]))[1]
+            t0, first, pieces, answer = time.perf_counter(), None, 0, None
+            for item in index.ask_stream(q, mode="llm"):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    first = first if first is not None else time.perf_counter() - t0
+                    pieces += 1
+            total = time.perf_counter() - t0
+            assert answer is not None and first is not None
+            row = golden[q]
+            right = (all(contains(answer.text, e) for e in row["expected"]) and bool(answer.citations)
+                     and {c.source for c in answer.citations} <= set(row["sources"]))
+            rows.append({"reading": reading, "prefill": first - reading, "writing": total - first, "total": total,
+                         "first": first, "read_tokens": len(llama.tokenize(str(human.content).encode())),
+                         "written": pieces, "kept": not answer.fallback, "right": right})
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k not in ("kept", "right")}
+    print(f"\n{len(rows)} answers, {args.excerpts} excerpts of {args.around} sentence(s) either side "
+          f"(`python bench/llm.py --excerpts {args.excerpts} --around {args.around}`)\n")
+    print("| reading (s) | prefill (s) | tokens read | ms a token read | writing (s) | tokens written | "
+          "ms a token written | first token (s) | checked answer (s) | drafts kept | right |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {med['reading']:.2f} | {med['prefill']:.1f} | {med['read_tokens']:.0f} | "
+          f"{1000 * med['prefill'] / med['read_tokens']:.0f} | {med['writing']:.1f} | {med['written']:.0f} | "
+          f"{1000 * med['writing'] / med['written']:.0f} | {med['first']:.1f} | {med['total']:.1f} | "
+          f"{sum(r['kept'] for r in rows)}/{len(rows)} | {sum(r['right'] for r in rows)}/{len(rows)} |")
+    system = len(llama.tokenize(structured.SYSTEM.encode()))
+    cold = []
+    for q in QUESTIONS[:3]:
+        llama.reset()  # forget the evaluated prompt: the system prompt is read again
+        t0 = time.perf_counter()
+        next(item for item in index.ask_stream(q, mode="llm") if not isinstance(item, Answer))
+        cold.append(time.perf_counter() - t0)
+    print(f"\nSystem prompt: {system} tokens; first token with it cold, median of 3: {statistics.median(cold):.1f} s "
+          f"(warm: {med['first']:.1f} s)")
 
 
 if __name__ == "__main__":

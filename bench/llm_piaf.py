@@ -1,6 +1,7 @@
 """The generative mode on PIAF, against the extractive answer on the same questions.
 
     python bench/llm_piaf.py [--split test] [--answerable 100] [--missing 20] [--modes claims text]
+                             [--excerpts 3] [--around 1]     # what the claims mode reads (tune on dev)
 
 Questions drawn with a fixed seed from the split (test: articles 8-f; those of articles 8-9 are missing
 from the index and must be refused). Per mode (settings.llm_answer: "claims", JSON quotes checked against
@@ -19,6 +20,7 @@ import time
 from dataclasses import replace
 from datetime import date
 
+import veille.structured as structured
 from veille import Answer, open_index
 from veille.settings import ROOT
 from veille.squad import holds
@@ -33,11 +35,21 @@ def main() -> None:
     parser.add_argument("--answerable", type=int, default=100)
     parser.add_argument("--missing", type=int, default=20)
     parser.add_argument("--modes", nargs="+", default=["claims", "text"], choices=["claims", "text"])
+    parser.add_argument("--excerpts", type=int, default=structured.EXCERPTS)
+    parser.add_argument("--ungated", action="store_true",
+                        help="only questions the extractive gate refuses, and the model asked all the same")
+    parser.add_argument("--around", type=int, default=structured.AROUND, help="sentences either side (99: the passage)")
     args = parser.parse_args()
+    structured.EXCERPTS, structured.AROUND = args.excerpts, args.around
     dataset, index = prepare(PIAF, args.split)
     rng = random.Random(0)
-    questions = rng.sample([q for q in dataset.questions if q.answerable], args.answerable)
-    questions += rng.sample([q for q in dataset.questions if not q.answerable], args.missing)
+    pool = dataset.questions
+    if args.ungated:
+        structured.GATED = False
+        pool = [q for q in rng.sample(pool, min(len(pool), 40 * (args.answerable + args.missing)))
+                if index.ask(q.question).abstained]
+    questions = rng.sample([q for q in pool if q.answerable], args.answerable)
+    questions += rng.sample([q for q in pool if not q.answerable], args.missing)
     model = index.chat_model()
     readers = {m: open_index(index.folder, settings=replace(index.settings, llm_answer=m), embedder=index.embedder)
                for m in args.modes}
@@ -57,7 +69,8 @@ def main() -> None:
             assert answer is not None
             rows[m].append(score(index, q, answer, first or 0.0, time.perf_counter() - t0))
     print(f"\nPIAF {args.split}, generative mode against extractive ({date.today().isoformat()}, `python "
-          f"bench/llm_piaf.py --split {args.split} --answerable {args.answerable} --missing {args.missing}`)\n")
+          f"bench/llm_piaf.py --split {args.split} --answerable {args.answerable} --missing {args.missing} "
+          f"--excerpts {args.excerpts} --around {args.around}{' --ungated' if args.ungated else ''}`)\n")
     print("| measure | " + " | ".join(rows) + " |")
     print("|---|" + "---|" * len(rows))
     for label, fn in [

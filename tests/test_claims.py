@@ -78,3 +78,46 @@ def test_the_schema_names_the_passages_that_exist() -> None:
     s = schema(3)
     item = s["properties"]["preuves"]["items"]["properties"]["passage"]
     assert (item["minimum"], item["maximum"]) == (1, 3) and s["required"] == ["reponse", "preuves"]
+
+
+def test_the_model_reads_windows_around_the_best_sentences_and_the_card_shows_the_passage() -> None:
+    """Each excerpt is a candidate's sentences and one either side, inside its passage, with file offsets; a
+    candidate inside a window is skipped, one overlapping it widens it; the full passage comes with it."""
+    from veille.evidence import Candidate
+    from veille.structured import excerpts
+    from veille.types import Chunk, Hit
+
+    text = "Un premier fait. Le deuxième fait. Le troisième fait. Le quatrième fait. Le cinquième fait."
+    hit = Hit(Chunk(7, "a.txt", 100, 100 + len(text), text), 1.0)
+    other = Hit(Chunk(8, "b.txt", 0, 12, "Autre chose."), 0.5)
+    at = [(text.index(s), text.index(s) + len(s)) for s in ("Le troisième fait.", "Le quatrième fait.",
+                                                             "Un premier fait.")]
+    cands = [Candidate(hit, 1, ((100 + a, 100 + b),), text[a:b]) for a, b in at]
+    cands.insert(1, Candidate(other, 2, ((0, 12),), "Autre chose."))
+    (window, full), (second, _) = excerpts(cands, 3, 1)
+    assert window.chunk.text == "Un premier fait. Le deuxième fait. Le troisième fait. Le quatrième fait."
+    assert (window.chunk.start, window.chunk.end) == (100, 100 + text.index(" Le cinq"))
+    assert full is hit and window.chunk.source == "a.txt" and second.chunk.text == "Autre chose."
+    assert [w.chunk.text for w, _ in excerpts(cands, 1, 0)] == ["Le troisième fait."]
+
+
+def test_quotes_that_do_not_hold_the_short_answer_fall_back_to_the_extractive_answer() -> None:
+    """A found quote is not an answer: when the short answer's figures are not in the quotes, the extractive
+    answer is shown (marked as a fallback), except for a synthesis, which needs no short answer."""
+    import json
+    from dataclasses import replace
+
+    from veille.generate import Reading
+    from veille.structured import finalize
+    from veille.types import Answer, Chunk, Hit
+
+    hit = Hit(Chunk(1, "a.txt", 0, len(PASSAGES[1]), PASSAGES[1]), 1.0)
+    gate = Answer("q", "« la phrase extractive » [1]", ())
+    r = Reading("q", "q", [hit], gate, [hit])
+    good = {"reponse": "8.000", "preuves": [{"passage": 1, "citation": BLINKEN}]}
+    wrong = {"reponse": "600 000", "preuves": [{"passage": 1, "citation": BLINKEN}]}
+    shown = finalize(r, json.dumps(good), [(hit, hit)])
+    assert not shown.fallback and shown.short == "8.000" and shown.citations[0].quote == PASSAGES[1]
+    fallback = finalize(r, json.dumps(wrong), [(hit, hit)])
+    assert fallback.fallback and fallback.text == gate.text and fallback.mode == "llm"
+    assert not finalize(replace(r, synthesis=True), json.dumps(wrong), [(hit, hit)]).fallback

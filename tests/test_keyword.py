@@ -95,7 +95,8 @@ def test_a_misspelt_name_is_respelt_for_the_embedding_model(seed_index) -> None:
     Peskov passage comes first; other words are left as typed, and so is a typo of a common word (respelling
     goes to names only)."""
     vocabulary = seed_index.vocabulary
-    assert vocabulary.respell("qui est le porte parole du kremlim ?") == "qui est le porte parole du kremlim (kremlin) ?"
+    respelt = "qui est le porte parole du kremlim (kremlin) ?"
+    assert vocabulary.respell("qui est le porte parole du kremlim ?") == respelt
     assert "soldats" in vocabulary.spelled and "soldats" not in vocabulary.names and "kremlin" in vocabulary.names
     for typed in ("Combien de soldats selon Blinken ?", "What did the Pentagon spokesman say?", "le 14 octobre 2024",
                   "combien de soldits selon Blinken ?"):

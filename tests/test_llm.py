@@ -75,6 +75,16 @@ def test_the_blinken_question_shows_both_figures_quoted_at_round_tripping_offset
     assert "10.000" in quoted and "8.000" in quoted
 
 
+def test_a_synthesis_question_gets_checked_quotes_from_different_articles(local_index: Index) -> None:
+    """« Résume la position de … »: the model reads one excerpt an article and quotes several of them."""
+    answer = local_index.ask("Résume la position de la Corée du Sud", mode="llm")
+    assert not answer.abstained and not answer.fallback, answer.text
+    assert len({c.source for c in answer.citations}) >= 2, answer.text
+    for c in answer.citations:
+        assert local_index.original(c.source)[c.quote_start:c.quote_end] == c.quote
+        assert f"« {c.quote} » [{c.n}]" in answer.text
+
+
 def test_a_real_draft_is_json_and_shows_only_quotes_found_in_their_passages(local_index: Index) -> None:
     """The grammar holds the local model to the schema; whatever it quotes, what is shown was found."""
     from veille.claims import parse

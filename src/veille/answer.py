@@ -147,11 +147,13 @@ def synthesis_topic(question: str) -> str | None:
     return rest if words(rest) else None
 
 
-def synthesize(topic: str, hits: list[Hit], vocabulary: Vocabulary) -> Answer | None:
-    """Up to three sentences from different articles that speak of the topic, best first."""
+def synthesize(topic: str, hits: list[Hit], vocabulary: Vocabulary,
+               cands: list[Candidate] | None = None) -> Answer | None:
+    """Up to three sentences from different articles that speak of the topic, best first (`cands`: the
+    evidence selection for the topic, when already made)."""
     q = Question.read(topic, vocabulary)
     chosen: list[Candidate] = []
-    for cand in select(q, hits):
+    for cand in select(q, hits) if cands is None else cands:
         if cand.pair or coverage(q.weights, cand.tokens) < SYNTHESIS_MIN_COVERAGE:
             continue
         if all(c.hit.chunk.source != cand.hit.chunk.source for c in chosen):
@@ -165,15 +167,17 @@ def synthesize(topic: str, hits: list[Hit], vocabulary: Vocabulary) -> Answer | 
     return Answer(topic, text, cites)
 
 
-def answer_question(question: str, hits: list[Hit], vocabulary: Vocabulary) -> Answer:
-    """The answer from the retrieved passages: short answer, quote, [n]; or the refusal."""
+def answer_question(question: str, hits: list[Hit], vocabulary: Vocabulary,
+                    cands: list[Candidate] | None = None) -> Answer:
+    """The answer from the retrieved passages: short answer, quote, [n]; or the refusal. `cands`: the
+    evidence selection over these hits for the question (for a synthesis, its topic), when already made."""
     topic = synthesis_topic(question)
     if topic is not None:
-        summary = synthesize(topic, hits, vocabulary)
+        summary = synthesize(topic, hits, vocabulary, cands)
         return Answer(question, summary.text, summary.citations) if summary else Answer(
             question, REFUSAL, closest(hits), abstained=True)
     q = Question.read(question, vocabulary)
-    cands = select(q, hits)
+    cands = select(q, hits) if cands is None else cands
     if not answerable(q, cands, hits, vocabulary)[0]:
         return Answer(question, REFUSAL, closest(hits), abstained=True)
     best = cands[0]

@@ -18,11 +18,11 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from .answer import REFUSAL, answer_question, contextualize
+from .answer import REFUSAL, SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
 from .ask import Reader, passages
 from .check import check_answer
 from .chunk import sentence_spans
-from .evidence import Question, select
+from .evidence import Candidate, Question, select
 from .keyword import tokenize
 from .retrieve import check_query
 from .terms import Vocabulary
@@ -99,20 +99,23 @@ class Reading:
     hits: list[Hit]
     gate: Answer
     top: list[Hit]
+    candidates: tuple[Candidate, ...] = ()  # the evidence selection's sentences, best first
+    synthesis: bool = False  # « résume… », « que sait-on de… »: the sentences are about the topic it names
 
 
-def read(index: Reader, question: str, history: Sequence[str], k: int, search_k: int) -> Reading:
+def read(index: Reader, question: str, history: Sequence[str], k: int, search_k: int, gated: bool = True) -> Reading:
     """Search, answer extractively, and pick the k passages holding the best sentences, best first: the model
-    reads the evidence the extractive answerer found."""
+    reads the evidence the extractive answerer found (when the gate refuses, only if not `gated`)."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
-    hits = index.search(question, passages(search_k))
-    gate = answer_question(question, hits, index.vocabulary)
-    if gate.abstained:  # the model will not be asked
+    topic = synthesis_topic(question)  # as the extractive answerer reads a synthesis: search the topic, wider
+    hits = index.search(topic, SYNTHESIS_PASSAGES) if topic else index.search(question, passages(search_k))
+    candidates = select(Question.read(topic or question, index.vocabulary), hits)
+    gate = answer_question(question, hits, index.vocabulary, candidates)  # the same selection, made once
+    if gate.abstained and gated:  # the model will not be asked
         return Reading(asked, question, hits, gate, [])
-    candidates = select(Question.read(question, index.vocabulary), hits)
     top = list({id(c.hit): c.hit for c in candidates}.values())[:k]
-    return Reading(asked, question, hits, gate, top)
+    return Reading(asked, question, hits, gate, top, tuple(candidates), topic is not None)
 
 
 def stream_answer(index: Reader, question: str, model: Any, history: Sequence[str] = (),
