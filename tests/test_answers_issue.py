@@ -133,6 +133,12 @@ def test_veille_eval_counts_a_v2_unanswerable_question_as_one_to_refuse(tmp_path
     assert result["abstained_when_missing"] == sum(r["abstained"] for r in impossible) / 2
 
 
+def test_veille_eval_refuses_the_llm_mode_on_a_squad_file_and_says_what_to_run(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "veille.cli", "eval", str(_squad(tmp_path / "v1.json", v2=False)),
+                          "--mode", "llm"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "bench/llm_piaf.py" in out.stderr, out.stderr
+
+
 def test_piafs_split_is_fixed_by_the_title_digest(tmp_path: Path) -> None:
     # sha256 of the titles starts with: Iran 1, France 7, Chine 9, Russie f
     data = [{"title": t, "paragraphs": [{"context": f"Un paragraphe sur {t}.",

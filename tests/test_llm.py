@@ -85,6 +85,22 @@ def test_a_synthesis_question_gets_checked_quotes_from_different_articles(local_
         assert f"« {c.quote} » [{c.n}]" in answer.text
 
 
+def test_the_golden_table_is_scored_in_llm_mode(local_index: Index, tmp_path) -> None:  # noqa: ANN001
+    """`veille eval FILE --mode llm`'s scoring, on two golden lines: one to answer, one to refuse."""
+    import json
+
+    from veille.evaluate import evaluate, read_golden
+
+    path = tmp_path / "golden.jsonl"
+    rows = [{"question": "Qui est le porte-parole du Kremlin ?", "expected": ["Peskov"],
+             "sources": ["002_b8ce6e8f7f721623.txt"]},
+            {"question": "Quel est le budget de la défense française ?", "expected": [], "sources": []}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = evaluate(local_index, read_golden(path), "llm")
+    assert result.scores()["answer_accuracy"] == 1.0 and result.scores()["cited_source_accuracy"] == 1.0
+    assert result.scores()["abstention_accuracy"] == 1.0, result.failures
+
+
 def test_a_real_draft_is_json_and_shows_only_quotes_found_in_their_passages(local_index: Index) -> None:
     """The grammar holds the local model to the schema; whatever it quotes, what is shown was found."""
     from veille.claims import parse

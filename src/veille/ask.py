@@ -44,7 +44,7 @@ def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) 
     holds the conversation's earlier questions, so that follow-ups can lean on them."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
-    answer = _quoted(reader, question)
+    answer = quoted(reader, question)
     if answer is None:
         topic = synthesis_topic(question)
         hits = reader.search(topic, SYNTHESIS_PASSAGES) if topic else reader.search(question, passages(k))
@@ -52,7 +52,7 @@ def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) 
     return answer if question == asked else replace(answer, question=asked, understood=question)
 
 
-def _quoted(reader: Reader, question: str) -> Answer | None:
+def quoted(reader: Reader, question: str) -> Answer | None:
     """« Qui a dit … ? »: where the words appear and who the article says spoke them."""
     quote = quote_from_question(question)
     if not quote:

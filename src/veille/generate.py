@@ -19,7 +19,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from .answer import REFUSAL, SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
-from .ask import Reader, passages
+from .ask import Reader, passages, quoted
 from .check import check_answer
 from .chunk import sentence_spans
 from .evidence import Candidate, Question, select
@@ -101,6 +101,7 @@ class Reading:
     top: list[Hit]
     candidates: tuple[Candidate, ...] = ()  # the evidence selection's sentences, best first
     synthesis: bool = False  # « résume… », « que sait-on de… »: the sentences are about the topic it names
+    quote: bool = False  # « qui a dit « … » ? » found by the quote lookup: its answer is the gate, no model asked
 
 
 def read(index: Reader, question: str, history: Sequence[str], k: int, search_k: int, gated: bool = True) -> Reading:
@@ -108,6 +109,9 @@ def read(index: Reader, question: str, history: Sequence[str], k: int, search_k:
     reads the evidence the extractive answerer found (when the gate refuses, only if not `gated`)."""
     asked = check_query(question)
     question = contextualize(asked, list(history))
+    found = quoted(index, question)  # the words are in an article: who spoke them is read there, not generated
+    if found is not None:
+        return Reading(asked, question, [], found, [], quote=True)
     topic = synthesis_topic(question)  # as the extractive answerer reads a synthesis: search the topic, wider
     hits = index.search(topic, SYNTHESIS_PASSAGES) if topic else index.search(question, passages(search_k))
     candidates = select(Question.read(topic or question, index.vocabulary), hits)
@@ -122,7 +126,7 @@ def stream_answer(index: Reader, question: str, model: Any, history: Sequence[st
                   k: int = PASSAGES, search_k: int = 5) -> Iterator[str | Answer]:
     """Yield the model's tokens as they come, then the checked Answer (always last)."""
     r = read(index, question, history, k, search_k)
-    if r.gate.abstained:  # nothing here answers it: no need to ask the model
+    if r.gate.abstained or r.quote:  # nothing here answers it, or the quote lookup did: no need to ask the model
         yield replace(r.gate, question=r.asked, mode="llm")
         return
     generated = []
