@@ -25,9 +25,9 @@ from .evidence import Candidate
 from .generate import Reading, format_passages, read
 from .types import Answer, Citation, Hit
 
-# Chosen on PIAF dev (bench/llm_piaf.py --split dev --answerable 40 --missing 10, 2026-12-03): 3 excerpts of
-# the sentences alone hold a gold answer as often as 2 whole passages (0.725 against 0.750: one question) with
-# the first token as soon (4.5 s against 4.2), and beat 3 with a sentence either side (0.700, 6.4 s).
+# Chosen on PIAF dev (bench/llm_piaf.py --split dev --answerable 40 --missing 10, 2026-12-03): the 3 best
+# sentences alone hold a gold answer as often as 2 whole passages (0.750 both, with short quotes asked), the
+# first token as soon (4.5 s against 4.2), and beat them with a sentence either side (0.700, 6.4 s).
 EXCERPTS, AROUND = 3, 0
 # A synthesis reads one excerpt an article, and is asked to quote each (issue 14: up to three claims from
 # different articles).
