@@ -379,7 +379,7 @@ def test_hostile_uploads_into_the_real_index_stay_in_the_corpus_and_slice_back(
 
 # -- 5. a tampered index
 KEYWORD = ["ids.json", "params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
-           "indptr.csc.index.npy", "words.json"]
+           "indptr.csc.index.npy", "words.json", "names.json"]
 INDEX_FILES = ["faiss.index", "chunks.jsonl", "manifest.json", *(f"keyword/{k}" for k in KEYWORD)]
 
 
