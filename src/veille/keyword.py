@@ -206,7 +206,14 @@ class KeywordIndex:
             raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
         if set(ids.tolist()) != set(chunks):
             raise IndexMismatchError(f"{folder} does not match chunks.jsonl; run `veille index build`")
-        lists = [_word_list(folder, name, chunks, of) for name, of in (("words", _spelled), ("names", _names))]
+        surface: list[set[str]] = []  # the corpus's words, read from its chunks at most once
+
+        def corpus_words() -> set[str]:
+            if not surface:
+                surface.append({w for c in chunks.values() for w in words(indexed_text(c))})
+            return surface[0]
+
+        lists = [_word_list(folder, name, corpus_words, of) for name, of in (("words", _spelled), ("names", _names))]
         return cls(retriever, ids, *lists)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -227,13 +234,14 @@ class KeywordIndex:
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
 
-def _word_list(folder: Path, name: str, chunks: dict[int, Chunk], of: Callable[[set[str]], list[str]]) -> list[str]:
-    """words.json or names.json of a keyword folder; for an index built before the file, taken once from
-    its chunks (the next build writes it)."""
+def _word_list(folder: Path, name: str, corpus_words: Callable[[], set[str]],
+               of: Callable[[set[str]], list[str]]) -> list[str]:
+    """words.json or names.json of a keyword folder; for an index built before the file, taken from the
+    corpus's words (the next build writes it)."""
     try:
         listed = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return of({w for c in chunks.values() for w in words(indexed_text(c))})
+        return of(corpus_words())
     except ValueError as e:
         raise IndexMismatchError(f"{folder} is damaged ({e}); run `veille index build`") from None
     if not (isinstance(listed, list) and all(isinstance(w, str) and w for w in listed)):

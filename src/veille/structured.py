@@ -60,9 +60,12 @@ def excerpts(candidates: Sequence[Candidate], k: int, around: int, apart: bool =
     widens it; `apart`: one window an article. Each as (a hit whose chunk is the window, file offsets kept;
     the hit of the whole passage, which the citation shows)."""
     windows: list[list] = []  # [hit, start, end] with offsets in the hit's chunk text
+    sentences: dict[int, list[tuple[int, int]]] = {}  # a chunk's sentences, split once
     for c in candidates:
         chunk = c.hit.chunk
-        spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
+        if chunk.id not in sentences:
+            sentences[chunk.id] = sentence_spans(chunk.text) or [(0, len(chunk.text))]
+        spans = sentences[chunk.id]
         a, b = c.start - chunk.start, c.end - chunk.start
         inside = [i for i, (s, e) in enumerate(spans) if s < b and e > a] or [0]
         s, e = spans[max(0, inside[0] - around)][0], spans[min(len(spans) - 1, inside[-1] + around)][1]
