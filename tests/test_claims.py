@@ -82,7 +82,8 @@ def test_the_schema_names_the_passages_that_exist() -> None:
 
 def test_the_model_reads_windows_around_the_best_sentences_and_the_card_shows_the_passage() -> None:
     """Each excerpt is a candidate's sentences and one either side, inside its passage, with file offsets; a
-    candidate inside a window is skipped, one overlapping it widens it; the full passage comes with it."""
+    candidate inside a window is skipped, one overlapping it widens it until k are taken; the full passage
+    comes with it."""
     from veille.evidence import Candidate
     from veille.structured import excerpts
     from veille.types import Chunk, Hit
@@ -99,6 +100,8 @@ def test_the_model_reads_windows_around_the_best_sentences_and_the_card_shows_th
     assert (window.chunk.start, window.chunk.end) == (100, 100 + text.index(" Le cinq"))
     assert full is hit and window.chunk.source == "a.txt" and second.chunk.text == "Autre chose."
     assert [w.chunk.text for w, _ in excerpts(cands, 1, 0)] == ["Le troisième fait."]
+    # once k windows are taken, later candidates widen nothing
+    assert [w.chunk.text for w, _ in excerpts(cands, 2, 0)] == ["Le troisième fait.", "Autre chose."]
 
 
 def test_quotes_that_do_not_hold_the_short_answer_fall_back_to_the_extractive_answer() -> None:
