@@ -58,8 +58,8 @@ PROMPT = ChatPromptTemplate.from_messages(
 def excerpts(candidates: Sequence[Candidate], k: int, around: int, apart: bool = False) -> list[tuple[Hit, Hit]]:
     """The k best candidates' windows (their sentences and `around` sentences either side, inside their
     passage), best first: a candidate already inside a window is skipped, one whose window overlaps another
-    widens it, until k windows are taken; `apart`: one window an article. Each as (a hit whose chunk is the window, file offsets kept;
-    the hit of the whole passage, which the citation shows)."""
+    widens it, until k windows are taken; `apart`: one window an article. Each as (a hit whose chunk is the
+    window, file offsets kept; the hit of the whole passage, which the citation shows)."""
     windows: list[list] = []  # [hit, start, end] with offsets in the hit's chunk text
     sentences: dict[int, list[tuple[int, int]]] = {}  # a chunk's sentences, split once
     for c in candidates:
