@@ -14,6 +14,7 @@ passage" reads every citation's quote back from the article file: it must be 0.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -60,7 +61,7 @@ def main() -> None:
     for q in questions:
         rows["extractive"].append(score(index, q, index.ask(q.question), 0.0, 0.0))
         for m, reader in readers.items():
-            t0, first, answer = time.perf_counter(), None, None
+            t0, first, answer, malformed = time.perf_counter(), None, None, MALFORMED[0]
             for item in reader.ask_stream(q.question, mode="llm"):
                 if isinstance(item, Answer):
                     answer = item
@@ -68,7 +69,9 @@ def main() -> None:
                     first = time.perf_counter() - t0
             assert answer is not None
             rows[m].append(score(index, q, answer, first or 0.0, time.perf_counter() - t0))
-    print(f"\nPIAF {args.split}, generative mode against extractive ({date.today().isoformat()}, `python "
+            rows[m][-1]["malformed"] = MALFORMED[0] - malformed
+    fmt_env = f"VEILLE_LLM_FORMAT={os.environ['VEILLE_LLM_FORMAT']} " if os.environ.get("VEILLE_LLM_FORMAT") else ""
+    print(f"\nPIAF {args.split}, generative mode against extractive ({date.today().isoformat()}, `{fmt_env}python "
           f"bench/llm_piaf.py --split {args.split} --answerable {args.answerable} --missing {args.missing} "
           f"--excerpts {args.excerpts} --around {args.around}{' --ungated' if args.ungated else ''}`)\n")
     print("| measure | " + " | ".join(rows) + " |")
@@ -78,11 +81,24 @@ def main() -> None:
         ("refused (answerable)", lambda r: mean(r, "abstained", True)),
         ("refused (missing)", lambda r: mean(r, "abstained", False)),
         ("fell back to the extractive answer", lambda r: mean(r, "fallback", None)),
+        ("drafts that are not valid JSON", lambda r: sum(x.get("malformed", 0) for x in r)),
         ("shown quotes not in their passage", lambda r: sum(x["bad_quotes"] for x in r)),
         ("first draft token, median (s)", lambda r: median(r, "first")),
         ("checked answer, median (s)", lambda r: median(r, "total")),
     ]:
         print(f"| {label} | " + " | ".join(fmt(fn(r)) for r in rows.values()) + " |")
+
+
+MALFORMED = [0]  # drafts the check could not read as JSON, counted as they pass
+
+
+def _counting(draft, passages):  # noqa: ANN001, ANN202
+    checked = _check_draft(draft, passages)
+    MALFORMED[0] += checked.malformed
+    return checked
+
+
+_check_draft, structured.check_draft = structured.check_draft, _counting
 
 
 def score(index, q, answer: Answer, first: float, total: float) -> dict:  # noqa: ANN001

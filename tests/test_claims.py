@@ -124,3 +124,18 @@ def test_quotes_that_do_not_hold_the_short_answer_fall_back_to_the_extractive_an
     fallback = finalize(r, json.dumps(wrong), [(hit, hit)])
     assert fallback.fallback and fallback.text == gate.text and fallback.mode == "llm"
     assert not finalize(replace(r, synthesis=True), json.dumps(wrong), [(hit, hit)]).fallback
+
+
+def test_the_local_model_runs_with_or_without_its_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VEILLE_LLM_FORMAT for the local model: grammar (the default) or none; anything else is refused with the
+    choices (the real model under both: tests/test_llm.py)."""
+    from veille.errors import ModelError
+    from veille.llm import constrained
+
+    monkeypatch.delenv("VEILLE_LLM_URL", raising=False)
+    model = object()
+    monkeypatch.setenv("VEILLE_LLM_FORMAT", "none")
+    assert constrained(model, schema(2)) is model
+    monkeypatch.setenv("VEILLE_LLM_FORMAT", "json_schema")
+    with pytest.raises(ModelError, match="use grammar or none"):
+        constrained(model, schema(2))
