@@ -116,8 +116,8 @@ def test_a_real_draft_is_json_and_shows_only_quotes_found_in_their_passages(loca
         assert local_index.original(c.source)[c.quote_start:c.quote_end] == c.quote
 
 
-def test_without_its_grammar_the_local_model_is_parsed_and_checked_all_the_same(local_index: Index,
-                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_its_grammar_the_local_model_is_parsed_and_checked_all_the_same(
+        local_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
     """VEILLE_LLM_FORMAT=none: no grammar (its sampling costs about a third of the writing, docs/BENCHMARKS.md);
     the draft is parsed and checked as a server's would be, and what is shown was found."""
     monkeypatch.setenv("VEILLE_LLM_FORMAT", "none")
