@@ -134,8 +134,8 @@ def constrained(model: Any, schema: dict) -> Any:
     """The chat model bound to answer as JSON of this schema: a grammar on the local model (llama.cpp samples
     only tokens the schema allows; VEILLE_LLM_FORMAT=none drops it: a third faster to write, and about one
     draft in twenty is then not JSON and falls back, docs/BENCHMARKS.md); on a server, OpenAI's `json_schema`
-    response format, or llama.cpp server's `json_object` with the schema when VEILLE_LLM_FORMAT=json_object, or nothing with
-    VEILLE_LLM_FORMAT=none (the draft is then parsed and checked all the same)."""
+    response format, or llama.cpp server's `json_object` with the schema when VEILLE_LLM_FORMAT=json_object,
+    or nothing with VEILLE_LLM_FORMAT=none (the draft is then parsed and checked all the same)."""
     if remote_settings():
         kind = os.environ.get("VEILLE_LLM_FORMAT", "json_schema")
         if kind == "none":
