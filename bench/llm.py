@@ -5,7 +5,8 @@
 Per question: reading (search, extractive gate, evidence selection), the model's prefill (time to the draft's
 first token less the reading), its writing (the rest), the tokens it read (the human message: excerpts and
 question; the system prompt is the same every time and llama.cpp keeps it evaluated) and wrote. Then the
-system prompt cold (the model's cache emptied) against warm. A run counts as right when the checked answer
+system prompt cold (the model's cache emptied) against warm, and the writing with the JSON grammar against
+without (VEILLE_LLM_FORMAT=none). A run counts as right when the checked answer
 holds the golden facts and cites a golden source.
 """
 
@@ -85,6 +86,33 @@ def main() -> None:
         cold.append(time.perf_counter() - t0)
     print(f"\nSystem prompt: {system} tokens; first token with it cold, median of 3: {statistics.median(cold):.1f} s "
           f"(warm: {med['first']:.1f} s)")
+    grammar_cost(llama)
+
+
+def grammar_cost(llama, rounds: int = 4) -> None:  # noqa: ANN001
+    """ms a written token with the JSON grammar and without, on one fixed prompt (evaluated once: only the
+    writing is timed), alternating so that a noisy neighbour weighs on both."""
+    from llama_cpp import LlamaGrammar
+
+    from veille.claims import schema
+
+    grammar = LlamaGrammar.from_json_schema(json.dumps(schema(3)), verbose=False)
+    human = ("Passages :\n[1] Les guerriers zoulous, qui portent des amulettes autour du cou, respectent celles du "
+             "prince.\n[2] Le prince est tué le 1er juin 1879.\n[3] Sa mère reçoit ses effets.\n\nQuestion : Que "
+             "portent les guerriers zoulous ?\nRéponse :")
+    messages = [{"role": "system", "content": structured.SYSTEM}, {"role": "user", "content": human}]
+    ms: dict[str, list[float]] = {"grammar": [], "none": []}
+    for _ in range(rounds):
+        for kind in ms:
+            first, n = 0.0, 0
+            for chunk in llama.create_chat_completion(messages, temperature=0, max_tokens=60, stream=True, seed=0,
+                                                      grammar=grammar if kind == "grammar" else None):
+                if chunk["choices"][0]["delta"].get("content"):
+                    n += 1
+                    first = first or time.perf_counter()
+            ms[kind].append(1000 * (time.perf_counter() - first) / max(1, n - 1))
+    print(f"\nWriting, ms a token, median of {rounds}: with the JSON grammar {statistics.median(ms['grammar']):.0f}, "
+          f"without {statistics.median(ms['none']):.0f}")
 
 
 if __name__ == "__main__":
