@@ -97,10 +97,11 @@ def grammar_cost(llama, rounds: int = 4) -> None:  # noqa: ANN001
     from veille.claims import schema
 
     grammar = LlamaGrammar.from_json_schema(json.dumps(schema(3)), verbose=False)
-    human = ("Passages :\n[1] Les guerriers zoulous, qui portent des amulettes autour du cou, respectent celles du "
-             "prince.\n[2] Le prince est tué le 1er juin 1879.\n[3] Sa mère reçoit ses effets.\n\nQuestion : Que "
-             "portent les guerriers zoulous ?\nRéponse :")
-    messages = [{"role": "system", "content": structured.SYSTEM}, {"role": "user", "content": human}]
+    passages = "\n\n".join(f"[{n}] {p}" for n, p in enumerate((
+        "Les guerriers zoulous, qui portent des amulettes autour du cou, respectent celles du prince.",
+        "Le prince est tué le 1er juin 1879.", "Sa mère reçoit ses effets."), 1))
+    system, human = structured.PROMPT.format_messages(question="Que portent les guerriers zoulous ?", passages=passages)
+    messages = [{"role": "system", "content": system.content}, {"role": "user", "content": human.content}]
     ms: dict[str, list[float]] = {"grammar": [], "none": []}
     for _ in range(rounds):
         for kind in ms:
