@@ -1,14 +1,17 @@
-"""Fit the answerer on PIAF dev and write its weights: src/veille/weights/{evidence,short}.json.
+"""Fit the answerer on PIAF dev and write its weights: src/veille/weights/{evidence,abstain,short,probe}.json.
 
     python bench/fit_answer.py [--k 8] [--check]
 
 1. Evidence: every candidate (sentence, or pair of adjacent sentences) of the top-k passages of every
    answerable dev question, labelled by whether it holds a gold answer (a pair only when its sentence
    matching the question lacks it), and a logistic regression on evidence.FEATURES.
-2. Short answers: every candidate span of the sentence holding the gold answer, labelled by F1 >= 0.8
-   with a gold answer, and a logistic regression on short.FEATURES.
-3. Abstention: the threshold on the best candidate's probability that refuses the most dev questions
+2. Abstention: the threshold on the best candidate's probability that refuses the most dev questions
    whose article is missing while refusing at most 5% of the answerable ones.
+3. The reading probe (fit_probe.py): which token of the gold sentence starts and which ends the answer,
+   read off the embedding model's token states.
+4. Short answers: every candidate span of the sentence holding the gold answer, labelled by F1 >= 0.99
+   with a gold answer, and a listwise logistic regression on short.FEATURES and the probe's two scores
+   (cross-fitted: each sentence scored by the probe fitted on the other half of the articles).
 
 Dev is PIAF's articles whose title's sha256 starts with 0-7; its articles 0-1 are left out of the dev
 index (veille.squad). The fit is deterministic (lbfgs, fixed data order): a rerun writes the same file.
@@ -23,11 +26,12 @@ import sys
 import time
 from dataclasses import replace
 
+import fit_probe
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
-from veille import abstain, evidence, short
+from veille import abstain, evidence, probe, short
 from veille.settings import ROOT, Settings, load_settings
 from veille.squad import f1, holds
 from veille.squad_eval import prepare
@@ -195,22 +199,51 @@ def span_rows(d: dict, cand: evidence.Candidate) -> tuple[list[short.Span], list
     return spans, [max(f1(cand.text[s.start : s.end], g) for g in d["q"].answers) for s in spans]
 
 
-def fit_short(data: list[dict]) -> dict:
-    xs, ys, groups, kept = [], [], [], []
+def gold_spans(data: list[dict]) -> list[tuple[dict, evidence.Candidate, list[short.Span], list[float]]]:
+    """The questions the span model learns from: a gold sentence with a span sharing words with a gold answer."""
+    out = []
     for d in data:
         cand = _gold_sentence(d) if d["q"].answerable else None
         if cand is None:
             continue
         spans, scores = span_rows(d, cand)
-        if not spans or max(scores) == 0:
+        if spans and max(scores) > 0:
+            out.append((d, cand, spans, scores))
+    return out
+
+
+def fit_reader(golds: list, index) -> tuple[dict | None, dict[str, np.ndarray]]:  # noqa: ANN001
+    """The reading probe for this embedding model (fit_probe.py), and for each question the probe's two
+    features of its gold sentence's spans, cross-fitted; (None, {}) for a model without a probe setup."""
+    model = index.settings.model_name
+    if model not in fit_probe.SETUP:
+        return None, {}
+    items = []
+    for d, cand, spans, scores in golds:
+        best = spans[int(np.argmax(scores))]
+        items.append((d["q"].id, d["q"].question, cand.text, (best.start, best.end), int(d["q"].source[1:5])))
+    rows = fit_probe.rows(items, index.embedder.token_states, model)
+    spans_of = {d["q"].id: [(s.start, s.end) for s in spans] for d, _, spans, _ in golds}
+    features = {r["id"]: probe.span_scores(r["tokens"], z, spans_of[r["id"]])
+                for r, z in zip(rows, fit_probe.cross_fitted(rows, model), strict=True)}
+    fitted = fit_probe.fit(rows, *fit_probe.SETUP[model])
+    return fit_probe.as_dict(fitted, VERSION), features
+
+
+def fit_short(golds: list, probed: dict[str, np.ndarray]) -> dict:
+    xs, ys, groups, kept = [], [], [], []
+    names = short.FEATURES + (probe.FEATURES if probed else ())
+    for d, _cand, spans, scores in golds:
+        if probed and d["q"].id not in probed:
             continue
         kept.append(spans)
-        xs.append(np.array([[s.features[n] for n in short.FEATURES] for s in spans]))
+        x = np.array([[s.features[n] for n in short.FEATURES] for s in spans])
+        xs.append(np.hstack([x, probed[d["q"].id]]) if probed else x)
         scores = np.array(scores)
         ys.append((scores >= SPAN_F1).astype(float) if (scores >= SPAN_F1).any() else (scores == scores.max()) * 1.0)
         groups.append(scores)
     print(f"short: {len(groups)} gold sentences, {sum(len(y) for y in ys)} spans")
-    w = fit_listwise(list(zip(xs, ys, strict=True)), short.FEATURES, l2=1e-3)
+    w = fit_listwise(list(zip(xs, ys, strict=True)), names, l2=1e-3)
     model = evidence.LogisticModel.from_dict(w)
     got = [g[int(np.argmax(model.score(xx)))] for xx, g in zip(xs, groups, strict=True)]
     oracle = [max(g) for g in groups]
@@ -231,6 +264,9 @@ def fit_short(data: list[dict]) -> dict:
 def same_weights(a: dict, b: dict, tol: float = 1e-3) -> bool:
     """The same model: same features, numbers equal to within `tol` (the last printed digits of a float
     sum may differ between BLAS builds; the fit itself has no randomness)."""
+    if "prompt" in a or "prompt" in b:  # the reading probe
+        return (a.get("prompt"), a.get("layers")) == (b.get("prompt"), b.get("layers")) and all(
+            np.allclose(a[k], b[k], atol=tol, rtol=tol) for k in ("mean", "scale", "coef"))
     if a["features"] != b["features"] or a["version"] != b["version"]:
         return False
     if a.get("extra", {}).get("mbr_temperature") != b.get("extra", {}).get("mbr_temperature"):
@@ -261,9 +297,15 @@ def main() -> None:
     ans = [d for d in data if d["q"].answerable]
     top1 = sum(bool(d["order"]) and d["labels"][d["order"][0]] for d in ans) / len(ans)
     print(f"evidence: the best candidate holds a gold answer for {top1:.3f} of answerable dev questions (in-sample)")
-    files = {"evidence": ev, "abstain": fit_abstain(data, index), "short": fit_short(data)}
+    files = {"evidence": ev, "abstain": fit_abstain(data, index)}
+    golds = gold_spans(data)
+    reader, probed = fit_reader(golds, index)
+    files["short"] = fit_short(golds, probed)
+    if reader is not None:
+        files["probe"] = reader
     if args.check:
-        differ = [n for n, w in files.items() if not same_weights(json.loads((out / f"{n}.json").read_text()), w)]
+        saved = {n: json.loads((out / f"{n}.json").read_text()) for n in files if (out / f"{n}.json").is_file()}
+        differ = [n for n, w in files.items() if n not in saved or not same_weights(saved[n], w)]
         print(f"the weights differ: {', '.join(differ)}" if differ
               else "the package's weights are the ones this fit writes")
         sys.exit(1 if differ else 0)

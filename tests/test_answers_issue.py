@@ -75,6 +75,25 @@ def test_an_unsure_best_sentence_brings_the_runner_up_and_a_sure_one_does_not() 
     assert runner_up(sure, [second]) is None
 
 
+def test_a_figure_given_as_part_of_the_one_before_it_takes_that_one_in() -> None:
+    """« jusqu'à 8.000 » of « 10.000 soldats »: both; a figure merely before the one chosen stays out."""
+    from veille.answer import _with_figures
+    from veille.evidence import Candidate
+    from veille.types import Chunk, Hit
+
+    def widened(text: str, figure: str) -> str:
+        chunk = Chunk(0, "a.txt", 100, 100 + len(text), text, "Titre")
+        cand = Candidate(Hit(chunk, 1.0), 1, ((100, 100 + len(text)),), text)
+        a = text.index(figure)
+        start, end, got = _with_figures(cand, a, a + len(figure), 80)
+        assert text[start - 100 : end - 100] == got
+        return got
+
+    part = "Sur les 10.000 soldats entrés en Russie, jusqu'à 8.000 ont été déployés."
+    assert widened(part, "8.000") == "10.000 soldats entrés en Russie, jusqu'à 8.000"
+    assert widened("La ville comptait 25 000 habitants en 1990 et 30 000 aujourd’hui.", "30 000") == "30 000"
+
+
 def test_the_french_squad_metric() -> None:
     assert normalise("L'armée « russe », les Américains") == ["armee", "russe", "americains"]
     assert exact_match("la Russie", "Russie") == 1.0 and exact_match("Russie", "France") == 0.0

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from .answer import SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
+from .embed import TokenStates
 from .evidence import load_model
 from .quotes import quote_answer, quote_from_question
 from .retrieve import check_query
@@ -32,6 +33,8 @@ class Reader(Protocol):
 
     def passage_around(self, source: str, offset: int) -> tuple[int, int, str]: ...
 
+    def token_states(self, text: str) -> TokenStates | None: ...
+
 
 def passages(k: int) -> int:
     """How many passages the answerer reads: as many as its evidence model was fitted on (bench/fit_answer.py
@@ -48,7 +51,7 @@ def ask(reader: Reader, question: str, history: Sequence[str] = (), k: int = 5) 
     if answer is None:
         topic = synthesis_topic(question)
         hits = reader.search(topic, SYNTHESIS_PASSAGES) if topic else reader.search(question, passages(k))
-        answer = answer_question(question, hits, reader.vocabulary)
+        answer = answer_question(question, hits, reader.vocabulary, read=reader.token_states)
     return answer if question == asked else replace(answer, question=asked, understood=question)
 
 

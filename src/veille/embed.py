@@ -18,6 +18,7 @@ from .settings import CHOICES
 
 log = logging.getLogger(__name__)
 Kind = Literal["query", "document"]
+TokenStates = tuple[list[tuple[int, int]], np.ndarray]
 BACKENDS = CHOICES["backend"]  # what runs the model; Settings checks VEILLE_BACKEND against the same
 
 
@@ -66,6 +67,11 @@ class Embedder(ABC):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text], "query")[0]
+
+    def token_states(self, text: str) -> TokenStates | None:
+        """The text's tokens' character offsets and every layer's state of them (layers x tokens x dimension),
+        what probe.py reads; None where the model's layers are not reachable."""
+        return None
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -148,3 +154,17 @@ class SentenceTransformerEmbedder(Embedder):
         if self.backend == "torch-bf16":  # normalised in bfloat16 (norms 0.996-1.004): again, in float32
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         return vecs
+
+    def token_states(self, text: str) -> TokenStates | None:
+        if self.backend == "onnx-int8":  # the int8 graph gives the pooled vector only
+            return None
+        import torch
+
+        with self._lock:
+            model = self._load()
+            enc = model.tokenizer(text, return_offsets_mapping=True, return_tensors="pt", truncation=True,
+                                  max_length=512)
+            offsets = [(int(a), int(b)) for a, b in enc.pop("offset_mapping")[0].tolist()]
+            with torch.inference_mode():
+                out = model[0].auto_model(**enc, output_hidden_states=True)
+        return offsets, torch.stack(out.hidden_states)[:, 0].float().numpy()

@@ -101,3 +101,6 @@ class Scoped:
 
     def passage_around(self, source: str, offset: int) -> tuple[int, int, str]:
         return self.index.passage_around(source, offset)  # type: ignore[no-any-return]
+
+    def token_states(self, text: str) -> Any:
+        return self.index.token_states(text)

@@ -115,7 +115,8 @@ def read(index: Reader, question: str, history: Sequence[str], k: int, search_k:
     topic = synthesis_topic(question)  # as the extractive answerer reads a synthesis: search the topic, wider
     hits = index.search(topic, SYNTHESIS_PASSAGES) if topic else index.search(question, passages(search_k))
     candidates = select(Question.read(topic or question, index.vocabulary), hits)
-    gate = answer_question(question, hits, index.vocabulary, candidates)  # the same selection, made once
+    # the same selection, made once
+    gate = answer_question(question, hits, index.vocabulary, candidates, index.token_states)
     if gate.abstained and gated:  # the model will not be asked
         return Reading(asked, question, hits, gate, [])
     top = list({id(c.hit): c.hit for c in candidates}.values())[:k]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import State, build, load_state
-from .embed import Embedder, SentenceTransformerEmbedder, resolve_backend
+from .embed import Embedder, SentenceTransformerEmbedder, TokenStates, resolve_backend
 from .errors import InputError
 from .extract import meta_path
 from .ingest import SUFFIXES, decode, html_to_text
@@ -194,6 +194,10 @@ class Index:
 
         a, b = next(((a, b) for a, b in sentence_spans(text) if a <= offset < b), (offset, offset + 1))
         return a, b, text[a:b]
+
+    def token_states(self, text: str) -> TokenStates | None:
+        """What the short answer's reading probe reads: the embedding model's states of the text's tokens."""
+        return self.embedder.token_states(text)
 
     # -- writing
     def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:

@@ -3,15 +3,17 @@
 Candidate spans are runs of up to MAX_TOKENS words of the chosen sentences that cross no punctuation.
 Each gets features (its length; whether it repeats the question, which an answer rarely does; how
 near it stands to the question's words; digits, years, months, capitals, the word before it) crossed
-with the kind of answer asked for, and a logistic model fitted on PIAF dev by bench/fit_answer.py
-(weights/short.json) picks the best. A relative day in the answer of a « quand » question is given
-as its full date, read against the article's date (dates.py).
+with the kind of answer asked for, and the reading probe's two scores (probe.py: how likely the embedding
+model's token states say the answer starts at its first word and ends at its last); a logistic model fitted
+on PIAF dev by bench/fit_answer.py (weights/short.json) picks the best. A relative day in the answer of a
+« quand » question is given as its full date, read against the article's date (dates.py).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +21,11 @@ import numpy as np
 from .dates import find_relative, resolve
 from .evidence import LogisticModel, load_model
 from .keyword import fold, tokenize
+from .probe import FEATURES as PROBE_FEATURES
 from .terms import KINDS, MONTHS
 
 MAX_TOKENS = 10
+ProbeSpans = Callable[[Sequence[tuple[int, int]]], "np.ndarray | None"]  # span offsets -> (spans, 2) or None
 # A word (hyphens and a trailing elision kept: « l' », « aujourd' »), a number with its thousands
 # separators or decimals (« 10.000 », « 1 500 », « 3,5 »), or one punctuation mark.
 _TOKEN = re.compile(r"\d+(?:[.\u00a0\u202f ]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?|\w+(?:-\w+)*['’]?|[^\w\s]")
@@ -162,9 +166,11 @@ def _features(toks: list[Token], i: int, j: int, matched: list[int], stems: set[
 
 
 def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[str] = frozenset(),
-              model: LogisticModel | None = None) -> Span | None:
+              model: LogisticModel | None = None, probe: ProbeSpans | None = None) -> Span | None:
     """The span of the evidence text most likely to be the answer, or None if it has no word.
 
+    `probe` gives the reading probe's two scores for each span (probe.py), or None; without them (no token
+    states, no probe for the model) they take their mean and count for nothing.
     With the fitted temperature (weights/short.json's "mbr_temperature"), the span chosen is the one of
     highest expected F1 against the model's distribution over spans, not the single likeliest span: when
     the model hesitates between « Paris », « à Paris » and « Paris en 1889 », the words they share win."""
@@ -172,6 +178,11 @@ def best_span(text: str, question_stems: set[str], kind: str, focus: frozenset[s
     cands = spans(text, question_stems, kind, focus)
     if not cands:
         return None
+    if PROBE_FEATURES[0] in model.names:
+        read = probe([(s.start, s.end) for s in cands]) if probe else None
+        neutral = [model.mean[model.names.index(n)] for n in PROBE_FEATURES]
+        for n, s in enumerate(cands):
+            s.features.update(zip(PROBE_FEATURES, read[n] if read is not None else neutral, strict=True))
     x = np.array([[s.features[n] for n in model.names] for s in cands], dtype=np.float64)
     z = model.score(x)
     for s, v in zip(cands, z, strict=True):
