@@ -36,8 +36,8 @@ def rows(items: list[tuple[str, str, str, tuple[int, int], int]], read, model: s
     out, t0 = [], time.perf_counter()
     for qid, question, sentence, (a, b), article in items:
         text, at = blank.text(question, sentence)
-        offsets, states = read(text)
-        tokens, x = probe_mod.features(states, offsets, at, layers)
+        offsets, states = read(text, layers)
+        tokens, x = probe_mod.features(states, offsets, at)
         inside = [i for i, (s, e) in enumerate(tokens) if s < b and a < e]
         if inside:
             out.append({"id": qid, "x": x, "start": inside[0], "end": inside[-1], "article": article,

@@ -24,7 +24,7 @@ def test_span_scores_read_the_first_token_s_start_and_the_last_token_s_end() -> 
 def test_features_are_each_sentence_token_s_state_and_its_product_with_the_question_s() -> None:
     states = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)  # 2 layers, 4 tokens, dimension 3
     offsets = [(0, 0), (0, 4), (4, 9), (9, 14)]  # a special token, a question token, two of the sentence
-    tokens, x = probe.features(states, offsets, 4, (1,))
+    tokens, x = probe.features(states[1:], offsets, 4)
     assert tokens == [(0, 5), (5, 10)]
     q = states[1, 1]
     assert np.allclose(x, np.hstack([states[1, 2:], states[1, 2:] * q]))
@@ -39,7 +39,7 @@ def test_token_scores_are_log_probabilities_over_the_sentence_s_tokens() -> None
 def test_without_token_states_the_span_model_reads_the_probe_as_neutral() -> None:
     """No token states (ONNX, a fake embedder): the probe's features take their mean, the span model still
     answers, and it answers as when no probe is given at all."""
-    assert probe.read_spans(lambda text: None, "Qui ?", "Paris est la capitale.", [(0, 5)]) is None
+    assert probe.read_spans(lambda text, layers: None, "Qui ?", "Paris est la capitale.", [(0, 5)]) is None
     text = "La tour Eiffel a été construite en 1889 par Gustave Eiffel."
     stems = set(tokenize("Quand la tour Eiffel a-t-elle été construite ?"))
     silent = best_span(text, stems, "date", probe=lambda spans: None)
@@ -66,3 +66,20 @@ def test_the_real_probe_reads_where_the_answer_starts(seed_index: Index, questio
     span = best_span(sentence, q.stems, q.kind, q.focus, load_model("short", model),
                      lambda spans: probe.read_spans(seed_index.token_states, question, sentence, spans, model))
     assert span is not None and sentence[span.start : span.end] == answer
+
+
+def test_token_states_stop_at_the_deepest_layer_read_and_equal_the_full_pass(seed_index: Index) -> None:
+    import torch
+
+    text = "task: question answering | query: Qui ? | text: Antony Blinken a parlé jeudi."
+    offsets, states = seed_index.token_states(text, (2, 5))
+    model = seed_index.embedder._load()  # the same loaded model, run to the end with every hidden state
+    enc = model.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        full = model[0].auto_model(**enc, output_hidden_states=True).hidden_states
+    assert states.shape == (2, len(offsets), full[0].shape[-1])
+    assert np.array_equal(states[0], full[2][0].float().numpy())
+    assert np.array_equal(states[1], full[5][0].float().numpy())
+    assert "Antony" in {text[a:b].strip() for a, b in offsets}
+    with pytest.raises(ValueError, match="layers"):
+        seed_index.token_states(text, (0,))

@@ -102,5 +102,5 @@ class Scoped:
     def passage_around(self, source: str, offset: int) -> tuple[int, int, str]:
         return self.index.passage_around(source, offset)  # type: ignore[no-any-return]
 
-    def token_states(self, text: str) -> Any:
-        return self.index.token_states(text)
+    def token_states(self, text: str, layers: Any) -> Any:
+        return self.index.token_states(text, layers)

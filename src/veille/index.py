@@ -195,9 +195,9 @@ class Index:
         a, b = next(((a, b) for a, b in sentence_spans(text) if a <= offset < b), (offset, offset + 1))
         return a, b, text[a:b]
 
-    def token_states(self, text: str) -> TokenStates | None:
+    def token_states(self, text: str, layers: Sequence[int]) -> TokenStates | None:
         """What the short answer's reading probe reads: the embedding model's states of the text's tokens."""
-        return self.embedder.token_states(text)
+        return self.embedder.token_states(text, layers)
 
     # -- writing
     def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:

@@ -21,8 +21,9 @@ import numpy as np
 from .embed import TokenStates
 from .settings import Settings
 
-# The embedder's Embedder.token_states: a text's token offsets and every layer's states, or None (ONNX, fakes).
-ReadTokens = Callable[[str], TokenStates | None]
+# The embedder's Embedder.token_states: a text's token offsets and the states these layers output, or None
+# (ONNX, fakes).
+ReadTokens = Callable[[str, Sequence[int]], TokenStates | None]
 FEATURES = ("probe_start", "probe_end")
 
 
@@ -55,15 +56,16 @@ def load_probe(model: str = "") -> Probe | None:
     return Probe.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
 
 
-def features(states: np.ndarray, offsets: Sequence[tuple[int, int]], at: int, layers: Sequence[int]
+def features(states: np.ndarray, offsets: Sequence[tuple[int, int]], at: int
              ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """The sentence's tokens (offsets in the sentence, which starts at `at`) and their features: at each
-    layer, the token's state and its product with the mean state of the tokens before the sentence."""
+    layer read (states: layers x tokens x dimension), the token's state and its product with the mean
+    state of the tokens before the sentence."""
     head = [i for i, (a, b) in enumerate(offsets) if b > a and a < at]
     own = [i for i, (a, b) in enumerate(offsets) if b > a and a >= at]
     parts = []
-    for layer in layers:
-        s = states[layer].astype(np.float32)
+    for layer in states:
+        s = layer.astype(np.float32)
         q = s[head].mean(axis=0) if head else np.zeros(s.shape[1], np.float32)
         parts += [s[own], s[own] * q]
     return [(offsets[i][0] - at, offsets[i][1] - at) for i in own], np.hstack(parts)
@@ -102,10 +104,10 @@ def read_spans(read: ReadTokens, question: str, sentence: str, spans: Sequence[t
     if probe is None or not spans:
         return None
     text, at = probe.text(question, sentence)
-    got = read(text)
+    got = read(text, probe.layers)
     if got is None:
         return None
-    tokens, x = features(got[1], got[0], at, probe.layers)
+    tokens, x = features(got[1], got[0], at)
     if not tokens or x.shape[1] != len(probe.mean):
         return None
     return span_scores(tokens, token_scores(probe, x), spans)
