@@ -3,9 +3,10 @@
 No reading model exists in the registries, but the embedding model already reads: run over the question and
 the sentence as one text, each of the sentence's tokens gets a state that has seen the question. Two linear
 scores over those states (at the layer the fit chose, two thirds of the way up: EmbeddingGemma's 16th of 24,
-e5's 8th of 12; each state next to its product with the mean state of the question's tokens) give every token a log-probability of being the first and the last word of the answer,
-as a reading model's head does. They are fitted on PIAF dev by bench/fit_answer.py (weights/probe.json) and
-enter short.py's span model as two features. The embedding model is not changed: the probe is two vectors.
+e5's 8th of 12; each state next to its product with the mean state of the question's tokens) give every
+token a log-probability of being the first and the last word of the answer, as a reading model's head does.
+They are fitted on PIAF dev by bench/fit_answer.py (weights/probe.json) and enter short.py's span model as
+two features. The embedding model is not changed: the probe is two vectors.
 """
 
 from __future__ import annotations
