@@ -227,7 +227,9 @@ def fit_reader(golds: list, index) -> tuple[dict | None, dict[str, np.ndarray]]:
     features = {r["id"]: probe.span_scores(r["tokens"], z, spans_of[r["id"]])
                 for r, z in zip(rows, fit_probe.cross_fitted(rows, model), strict=True)}
     fitted = fit_probe.fit(rows, *fit_probe.SETUP[model])
-    return fit_probe.as_dict(fitted, VERSION), features
+    weights = {"version": VERSION, "prompt": fitted.prompt, "layers": list(fitted.layers), "mean": _r(fitted.mean),
+               "scale": _r(fitted.scale), "coef": _r(fitted.coef.T.ravel())}
+    return weights, features
 
 
 def fit_short(golds: list, probed: dict[str, np.ndarray]) -> dict:

@@ -32,10 +32,9 @@ def rows(items: list[tuple[str, str, str, tuple[int, int], int]], read, model: s
     """items: (id, question, sentence, (start, end) of the best span in it, article number). Each becomes
     the sentence's token features and the indices of the answer's first and last token."""
     prompt, layers = SETUP[model]
-    blank = probe_mod.Probe(prompt, layers, np.zeros(1), np.ones(1), np.zeros((1, 2)))
     out, t0 = [], time.perf_counter()
     for qid, question, sentence, (a, b), article in items:
-        text, at = blank.text(question, sentence)
+        text, at = probe_mod.reading(prompt, question, sentence)
         offsets, states = read(text, layers)
         tokens, x = probe_mod.features(states, offsets, at)
         inside = [i for i, (s, e) in enumerate(tokens) if s < b and a < e]
@@ -84,8 +83,3 @@ def cross_fitted(data: list[dict], model: str) -> list[np.ndarray]:
                 out[i] = probe_mod.token_scores(probe, d["x"])
     return out
 
-
-def as_dict(probe: probe_mod.Probe, version: int) -> dict:
-    r = lambda a: [round(float(v), 6) for v in np.ravel(a)]  # noqa: E731
-    return {"version": version, "prompt": probe.prompt, "layers": list(probe.layers), "mean": r(probe.mean),
-            "scale": r(probe.scale), "coef": r(probe.coef.T)}

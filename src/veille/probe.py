@@ -42,9 +42,13 @@ class Probe:
                    np.array(raw["coef"]).reshape(2, -1).T)
 
     def text(self, question: str, sentence: str) -> tuple[str, int]:
-        """The text the embedder reads, and where the sentence starts in it."""
-        head = self.prompt.format(question=question)
-        return head + sentence, len(head)
+        return reading(self.prompt, question, sentence)
+
+
+def reading(prompt: str, question: str, sentence: str) -> tuple[str, int]:
+    """The text the embedder reads for the probe, and where the sentence starts in it."""
+    head = prompt.format(question=question)
+    return head + sentence, len(head)
 
 
 @cache
