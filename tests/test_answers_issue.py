@@ -184,3 +184,17 @@ def test_the_short_answer_is_the_span_of_highest_expected_f1_when_the_model_hesi
     assert int(np.argmax(gain)) == 1
     # at a low temperature the likeliest span takes all the weight again
     assert int(np.argmax(expected_f1(spans, np.array([1.0, 0.9, 0.8]), temperature=0.01))) == 0
+
+
+def test_the_names_a_question_writes_count_against_answering_when_the_evidence_lacks_them(seed_index: Index) -> None:
+    from veille import abstain, evidence
+
+    def names_missing(text: str) -> float:
+        q = evidence.Question.read(text, seed_index.vocabulary)
+        hits = seed_index.search(text, 8)
+        return abstain.features(q, evidence.select(q, hits), hits, seed_index.vocabulary)["names_missing"]
+
+    assert names_missing("Combien de soldats selon Blinken ?") == 0.0  # « Combien » opens it: not a name
+    assert names_missing("Combien de soldats selon Justin Trudeau ?") == 1.0
+    assert names_missing("combien de soldats selon Blinken et Trudeau ?") == 0.5
+    assert abstain._NAME.findall("Où est-il ? Et Paris, Lyon ?") == ["Paris", "Lyon"]  # « Et » opens a sentence
