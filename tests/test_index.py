@@ -160,7 +160,7 @@ def test_uploaded_files_are_checked_before_anything_is_written(own_index: Index,
 
 @pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "..", ".hidden.txt", "x\\..\\evil.txt", ""])
 def test_a_file_name_that_could_leave_the_corpus_folder_is_refused(name: str) -> None:
-    from veille.index import stage_file
+    from veille.intake import stage_file
 
     with pytest.raises(InputError, match="not a usable file name"):
         stage_file(name, b"Titre\n\nUne phrase.\n", 1000)

@@ -35,8 +35,8 @@ from helpers import run
 from veille import Index, InputError, VeilleError, build_index, open_index
 from veille.chunk import chunk_article
 from veille.files import sha256_file
-from veille.index import stage_file
 from veille.ingest import SUFFIXES, read_corpus
+from veille.intake import stage_file
 from veille.quotes import find_in_articles
 from veille.store import read_manifest, verify_files
 

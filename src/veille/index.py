@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from .build import State, build, load_state
 from .embed import Embedder, SentenceTransformerEmbedder, TokenStates, resolve_backend
 from .errors import InputError
-from .extract import meta_path
-from .ingest import SUFFIXES, decode, html_to_text
+from .ingest import html_to_text
+from .intake import move_out, stage_file, write_extracted, write_texts
 from .settings import Settings, load_settings
 from .store import locked, tidy
 from .terms import Vocabulary
@@ -24,8 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _EMBEDDERS: dict[tuple[Path, int, str, int], Embedder] = {}
-# File systems allow 255 bytes a name; an article is first written as ".<name>.part", so stay well below.
-MAX_NAME_BYTES = 200
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -224,34 +220,12 @@ class Index:
                       update: bool = True) -> BuildReport | None:
         """Store extract.Extracted articles (a page, a feed entry, a PDF) with their metadata sidecar, and
         index them; `replace`: a stored article of the same name is overwritten (a page that changed)."""
-        from .extract import write_meta
-
-        for item in items:
-            name, data = stage_file(item.name, item.text.encode("utf-8"), self.settings.max_file_bytes)
-            target = self.corpus / name
-            if not replace and target.exists() and target.read_bytes() != data:
-                raise InputError(f"{name} exists with other content; `veille index remove {name}` first")
-        for item in items:
-            write_meta(self.corpus, item.name, item.meta)
-            tmp = self.corpus / f".{item.name}.part"
-            tmp.write_bytes(item.text.encode("utf-8"))
-            os.replace(tmp, self.corpus / item.name)
+        write_extracted(self.corpus, items, self.settings.max_file_bytes, replace)
         return self.update(progress) if update else None
 
     def add_texts(self, items: list[tuple[str, bytes]], progress: bool = False) -> BuildReport:
         """Add articles given as (file name, content): every one is checked before any is written."""
-        if not items:
-            return self.update(progress)
-        staged = [stage_file(name, data, self.settings.max_file_bytes) for name, data in items]
-        for name, data in staged:
-            target = self.corpus / name
-            if target.exists() and target.read_bytes() != data:
-                raise InputError(f"{target.name} exists with other content; rename the new file or "
-                                 f"`veille index remove {name}` first")
-        for name, data in staged:
-            tmp = self.corpus / f".{name}.part"
-            tmp.write_bytes(data)
-            os.replace(tmp, self.corpus / name)
+        write_texts(self.corpus, items, self.settings.max_file_bytes)
         return self.update(progress)
 
     def remove(self, sources: list[str], progress: bool = False) -> BuildReport:
@@ -259,32 +233,5 @@ class Index:
         unknown = [s for s in sources if s not in self.manifest["articles"]]
         if unknown:
             raise InputError(f"not in the index: {', '.join(unknown)}; `veille index status` lists what is")
-        for s in sources:
-            dest = self.corpus / ".removed" / s
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(self.corpus / s, dest)
-            meta = meta_path(self.corpus, s)
-            if meta.is_file():  # its metadata goes with it, so that moving it back restores both
-                (dest_meta := meta_path(self.corpus / ".removed", s)).parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(meta, dest_meta)
+        move_out(self.corpus, sources)
         return self.update(progress)
-
-
-def stage_file(name: str, data: bytes, max_bytes: int) -> tuple[str, bytes]:
-    """Check an incoming article and give its safe file name in the corpus and its bytes (HTML -> text)."""
-    base = name.strip()
-    if not base or base.startswith(".") or "/" in base or "\\" in base or ".." in base or "\x00" in base:
-        raise InputError(f"{name!r} is not a usable file name; use a plain name like article.txt")
-    size = len(base.encode("utf-8", "surrogateescape"))
-    if size > MAX_NAME_BYTES:
-        raise InputError(f"{base[:40]}…: a file name of {size} bytes, over {MAX_NAME_BYTES}; give it a shorter name")
-    suffix = Path(base).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise InputError(f"{base}: veille reads {', '.join(SUFFIXES)} files; save it as .txt")
-    text = decode(data, base, max_bytes)
-    if suffix in (".html", ".htm"):
-        text = html_to_text(text)
-        if not text.strip():
-            raise InputError(f"{base}: no article text found in this page")
-        return Path(base).with_suffix(".txt").name, text.encode("utf-8")
-    return base, data
