@@ -14,7 +14,7 @@ signal too lightly against a passage on the same subject).
 The names the question writes with a capital (« En quelle année Claude Bernard … ») say most plainly
 what it is about: the share of them the evidence's passage lacks is one of the model's numbers (on dev
 held out by article, it refuses 0.703 of missing questions at 5% of answerable ones refused, against
-0.676 without it; docs/BENCHMARKS.md).
+0.676 without it; on PIAF test, 0.661 against 0.636; docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
