@@ -2,6 +2,7 @@
 
     python bench/llm_piaf.py [--split test] [--answerable 100] [--missing 20] [--modes claims text]
                              [--excerpts 3] [--around 1]     # what the claims mode reads (tune on dev)
+                             [--json rows.json]              # every row, with the question and the draft
 
 Questions drawn with a fixed seed from the split (test: articles 8-f; those of articles 8-9 are missing
 from the index and must be refused). Per mode (settings.llm_answer: "claims", JSON quotes checked against
@@ -14,12 +15,14 @@ passage" reads every citation's quote back from the article file: it must be 0.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import time
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import veille.structured as structured
 from veille import Answer, open_index
@@ -41,6 +44,7 @@ def main() -> None:
     parser.add_argument("--ungated", action="store_true",
                         help="only questions the extractive gate refuses, and the model asked all the same")
     parser.add_argument("--around", type=int, default=structured.AROUND, help="sentences either side (99: the passage)")
+    parser.add_argument("--json", type=Path, help="also write every row here, with the question and the model's draft")
     args = parser.parse_args()
     structured.EXCERPTS, structured.AROUND = args.excerpts, args.around
     dataset, index = prepare(PIAF, args.split)
@@ -74,6 +78,9 @@ def main() -> None:
             # a claims draft the check cannot read as JSON (its own definition, with no passage to look in)
             text = "".join(draft)
             rows[m][-1]["malformed"] = m == "claims" and bool(text) and check_draft(parse(text), {}).malformed
+            rows[m][-1].update(question=q.question, answers=list(q.answers), draft=text)
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     fmt_env = f"VEILLE_LLM_FORMAT={os.environ['VEILLE_LLM_FORMAT']} " if os.environ.get("VEILLE_LLM_FORMAT") else ""
     print(f"\nPIAF {args.split}, generative mode against extractive ({date.today().isoformat()}, `{fmt_env}python "
           f"bench/llm_piaf.py --split {args.split} --answerable {args.answerable} --missing {args.missing} "
