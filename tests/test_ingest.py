@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from veille.chunk import chunk_article
+from veille.dates import parse_date
 from veille.errors import CorpusError
-from veille.ingest import clean, parse_date, read_article, read_corpus
+from veille.ingest import clean, read_article, read_corpus
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -4,6 +4,8 @@ A « quand » answer copied from an article (« hier », « jeudi », « le 3 no
 article is out of sight, so the short answer is given as a full date. The conventions are the news ones:
 a bare day name is the most recent one (the same day if it is today), « prochain » or a future tense the
 coming one, « ce jeudi » the one of the article's week. Vague spans (« la semaine dernière ») stay as written.
+
+`parse_date` reads the date an article's dateline gives (ingest.py), the date those days are read against.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanc
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
 _MONTH_NUMBER = {fold(m): n for n, m in enumerate(MONTHS, 1)}
+# A written date, as a dateline gives it: « 29/10/2024 14h05 », « 2024-10-29T14:05 », « 29 octobre 2024 ».
+_DATE_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\D{1,4}(\d{1,2})[:h](\d{2}))?")
+_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+_DATE_WORDS = re.compile(
+    r"\b(\d{1,2})(?:er)?\s+(" + "|".join(MONTHS) + r")\s+(\d{4})(?:\D{1,4}(\d{1,2})\s*[:h]\s*(\d{2}))?",
+    re.IGNORECASE,
+)
 _RELATIVE_DAYS = {"avant-hier": -2, "hier": -1, "aujourd'hui": 0, "ce matin": 0, "ce soir": 0,
                   "cet apres-midi": 0, "demain": 1, "apres-demain": 2}
 
@@ -126,3 +135,22 @@ def _date_or_none(year: int, month: int, day: int) -> date | None:
         return date(year, month, day)
     except ValueError:  # 31 novembre, 29 février outside leap years
         return None
+
+
+def parse_date(text: str) -> str | None:
+    """An ISO date (with time when given) from a French or numeric date, or None."""
+    for pattern, order in ((_DATE_ISO, "ymd"), (_DATE_NUM, "dmy"), (_DATE_WORDS, "dmy")):
+        m = pattern.search(text)
+        if not m:
+            continue
+        parts = dict(zip(order, m.groups()[:3], strict=True))
+        month = _MONTH_NUMBER.get(fold(parts["m"])) if not parts["m"].isdigit() else int(parts["m"])
+        day, year = int(parts["d"]), int(parts["y"])
+        if not month or not (1 <= month <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100):
+            continue
+        iso = f"{year:04d}-{month:02d}-{day:02d}"
+        hour, minute = m.group(4), m.group(5)
+        if hour and minute and int(hour) < 24 and int(minute) < 60:
+            iso += f"T{int(hour):02d}:{minute}"
+        return iso
+    return None

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dates import parse_date
 from .errors import CorpusError, InputError
 from .extract import pdf_article, read_meta
 from .types import Article
@@ -46,18 +47,6 @@ _RELATED = re.compile(
     r"|à lire (?:sur le même sujet|ensuite)\b.*|dernières (?:actualités|infos)\b.*|à la une)$",
     re.IGNORECASE,
 )
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
-    )
-}
-_DATE_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\D{1,4}(\d{1,2})[:h](\d{2}))?")
-_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
-_DATE_WORDS = re.compile(
-    r"\b(\d{1,2})(?:er)?\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})(?:\D{1,4}(\d{1,2})\s*[:h]\s*(\d{2}))?",
-    re.IGNORECASE,
-)
 _DATE_LINE_WORDS = re.compile(r"^(?:publié|mis à jour|modifié|le|updated|published|posted|on|,|\s)*", re.I)
 
 
@@ -86,25 +75,6 @@ def _words(text: str) -> int:
 
 def _is_sentence(text: str) -> bool:
     return text.rstrip("»”\"')] ").endswith((".", "!", "?", "…", ":"))
-
-
-def parse_date(text: str) -> str | None:
-    """An ISO date (with time when given) from a French or numeric date, or None."""
-    for pattern, order in ((_DATE_ISO, "ymd"), (_DATE_NUM, "dmy"), (_DATE_WORDS, "dmy")):
-        m = pattern.search(text)
-        if not m:
-            continue
-        parts = dict(zip(order, m.groups()[:3], strict=True))
-        month = _MONTHS.get(parts["m"].lower()) if not parts["m"].isdigit() else int(parts["m"])
-        day, year = int(parts["d"]), int(parts["y"])
-        if not month or not (1 <= month <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100):
-            continue
-        iso = f"{year:04d}-{month:02d}-{day:02d}"
-        hour, minute = m.group(4), m.group(5)
-        if hour and minute and int(hour) < 24 and int(minute) < 60:
-            iso += f"T{int(hour):02d}:{minute}"
-        return iso
-    return None
 
 
 def _date_line(line: _Line) -> str | None:
