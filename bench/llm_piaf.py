@@ -78,6 +78,7 @@ def main() -> None:
             # a claims draft the check cannot read as JSON (its own definition, with no passage to look in)
             text = "".join(draft)
             rows[m][-1]["malformed"] = m == "claims" and bool(text) and check_draft(parse(text), {}).malformed
+            rows[m][-1]["cut"] = m == "claims" and not rows[m][-1]["malformed"] and not whole(text)
             rows[m][-1].update(question=q.question, answers=list(q.answers), draft=text)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -93,11 +94,21 @@ def main() -> None:
         ("refused (missing)", lambda r: mean(r, "abstained", False)),
         ("fell back to the extractive answer", lambda r: mean(r, "fallback", None)),
         ("drafts that are not valid JSON", lambda r: sum(x.get("malformed", 0) for x in r)),
+        ("drafts cut by the token cap, read up to their last whole claim", lambda r: sum(x.get("cut", 0) for x in r)),
         ("shown quotes not in their passage", lambda r: sum(x["bad_quotes"] for x in r)),
         ("first draft token, median (s)", lambda r: median(r, "first")),
         ("checked answer, median (s)", lambda r: median(r, "total")),
     ]:
         print(f"| {label} | " + " | ".join(fmt(fn(r)) for r in rows.values()) + " |")
+
+
+def whole(draft: str) -> bool:
+    """The draft is one whole JSON object (not one the token cap cut, which claims.parse closes)."""
+    try:
+        json.JSONDecoder().raw_decode(draft[draft.find("{"):])
+    except json.JSONDecodeError:
+        return False
+    return "{" in draft
 
 
 def score(index, q, answer: Answer, first: float, total: float) -> dict:  # noqa: ANN001

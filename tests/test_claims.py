@@ -3,6 +3,8 @@ The same path with the real model is in tests/test_llm.py."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from veille.claims import check_draft, locate, parse, schema
@@ -72,6 +74,17 @@ def test_a_refusal_and_unreadable_output_are_told_apart() -> None:
     for text in ("Voici la réponse : 8.000", '{"reponse": "8.000", "preuves": [', "[1, 2]"):
         assert check_draft(parse(text), PASSAGES).malformed
     assert parse('Réponse : {"reponse": "x", "preuves": []} fin') == {"reponse": "x", "preuves": []}
+
+
+def test_a_draft_the_token_cap_cut_keeps_the_claims_it_wrote_whole() -> None:
+    whole = '{"passage": 1, "citation": "10.000 soldats nord-coréens"}'
+    cut = f'{{"reponse": "10.000", "preuves": [{whole}, {{"passage": 2, "citation": "selon Washington, sont entr'
+    assert parse(cut) == {"reponse": "10.000", "preuves": [json.loads(whole)]}
+    checked = check_draft(parse(cut), PASSAGES)
+    assert not checked.malformed and [c.passage for c in checked.kept] == [1]
+    # A brace inside a quote the cap cut is not the end of a claim; nothing written whole is nothing to read.
+    assert parse('{"reponse": "x", "preuves": [{"passage": 1, "citation": "(aryanisation)}]} ```\n\n') is None
+    assert parse('{"reponse": "x", "preuves": [{"passage": 1, "cit') is None
 
 
 def test_the_schema_names_the_passages_that_exist() -> None:

@@ -57,15 +57,30 @@ class Checked:
 
 
 def parse(text: str) -> dict | None:
-    """The draft's JSON object (the first {...} of the text), or None when there is none to read."""
+    """The draft's JSON object (the first {...} of the text), or None when there is none to read. A draft the
+    token cap cut short (llm.MAX_TOKENS: a model quoting whole long sentences) keeps the claims it wrote whole."""
     start = text.find("{")
     if start < 0:
         return None
     try:
         value, _ = json.JSONDecoder().raw_decode(text[start:])
     except json.JSONDecodeError:
-        return None
+        value = _closed(text[start:])
     return value if isinstance(value, dict) else None
+
+
+def _closed(cut: str) -> dict | None:
+    """A cut draft closed after its last whole claim: `{"reponse": …, "preuves": [{…}, {…}, {"passage": 3, "cit`
+    reads as its first two claims. None when no claim was written whole."""
+    at = len(cut)
+    while (at := cut.rfind("}", 0, at)) > 0:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(cut[: at + 1] + "]}")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("preuves"), list):
+            return value
+    return None
 
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'",
