@@ -11,13 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from veille.embed import native_bf16
 from veille.evidence import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PIAF = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1.json"
 
 
-@pytest.mark.parametrize("model", ["embeddinggemma-300m", "multilingual-e5-small"])
+# EmbeddingGemma is fitted on its bfloat16 vectors (bench/fit_answer.py's FIT_BACKEND: 5 minutes for the dev index
+# where the CPU multiplies bfloat16 natively). A CPU without it emulates them: 3.3 s a chunk on an AMD EPYC with
+# AVX2 only (2026-12-03), 2.3 hours for PIAF dev, past this test's 30 minutes and CI's 90. There only e5's fit,
+# in float32, is checked (its weights come out within 1e-5 on either kind of CPU).
+GEMMA_FIT = pytest.param("embeddinggemma-300m", marks=pytest.mark.skipif(
+    not native_bf16(), reason="EmbeddingGemma's fit runs in bfloat16, which this CPU only emulates (2.3 hours)"))
+
+
+@pytest.mark.parametrize("model", [GEMMA_FIT, "multilingual-e5-small"])
 def test_the_weights_are_the_ones_the_fit_script_writes(model: str) -> None:
     """Each model's weights (the default's in weights/, the other's in weights/<model>/) are refitted."""
     assert PIAF.is_file(), f"{PIAF} is missing: CI and the developers' machines have ../shared beside the repo"
