@@ -5,7 +5,7 @@ that evidence.py's fitted model finds most likely to hold the answer; the short 
 it that short.py's model picks. When even the best candidate is unlikely (under the threshold fitted on
 PIAF dev: the most refusals of questions whose article is missing, at no more than 5% of answerable
 ones refused), veille says it does not know instead of quoting something nearby. « Résume… »
-questions get up to three sentences from different articles; two figures for the same thing, both.
+questions get up to three sentences from different articles (synthesis.py); two figures for the same thing, both.
 """
 
 from __future__ import annotations
@@ -21,21 +21,17 @@ from .evidence import Candidate, Question, load_model, select
 from .keyword import normalise_numbers, tokenize, words
 from .probe import ReadTokens, read_spans
 from .short import as_date, best_span
-from .terms import KIND_RE, Vocabulary, coverage
+from .synthesis import synthesis_topic, synthesize
+from .terms import KIND_RE, Vocabulary
 from .types import Answer, Citation, Hit
 
 REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
 DIVERGENCE = "Les sources divergent :"
-SYNTHESIS = "D'après les articles :"
 _FOLLOW_UP = re.compile(r"^\s*(?:et|and|mais|puis|ou|what about|and what about)\b[\s,]*", re.I)
 _SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
 _FIGURE = re.compile(r"\d[\d .]*\d|\d")
 _PART_OF = re.compile(r"(?:jusqu['’]\s?à|dont|parmi eux|parmi elles|soit)\s*$", re.I)  # « …, jusqu'à 8.000 »
 _RAW_FIGURE = re.compile(r"\d(?:[.,]?\d|[\u00a0\u202f ]\d{3})*")  # a figure as the article writes it
-_SYNTHESIS = re.compile(r"^\s*(?:résume[rz]?|résumé|fais le point|faites le point|synthèse|que sait-on|"
-                        r"qu['’]est-ce qu['’]on sait|que disent les articles|quelle est la position|"
-                        r"quelles sont les positions|quel est le point de vue)\b[\s:,]*(?:de |du |des |sur )?",
-                        re.I)
 # Two figures are a divergence when the second sentence scores within this much of the best (in the
 # evidence model's logit units) and matches as much of the question. PIAF has no such questions; the
 # seeds' Rutte/Zelensky casualties set e5's (tests/test_answer.py), which is why it is a hand rule. Each
@@ -43,11 +39,6 @@ _SYNTHESIS = re.compile(r"^\s*(?:résume[rz]?|résumé|fais le point|faites le p
 # on PIAF dev's one-answer « combien » questions as e5's 2.0 (0.18 of those answered; bench/divergence_gap.py).
 DIVERGENCE_GAPS = {"multilingual-e5-small": 2.0, "embeddinggemma-300m": 2.5}
 DIVERGENCE_LEXICAL = 0.7  # and holds at least this share of what the best one matches of the question
-_ASPECT = re.compile(r"^(?:(?:la|les|le|l['’])\s*)?(?:positions?|points? de vue|rôle|réactions?|avis|"
-                     r"déclarations?)\s+(?:de la |de l['’]|du |des |de |d['’])", re.I)
-SYNTHESIS_MAX = 3
-SYNTHESIS_PASSAGES = 10
-SYNTHESIS_MIN_COVERAGE = 0.5  # of the topic's weighted words, in each sentence quoted
 # When the evidence model gives its best sentence less than even odds against the others, the runner-up
 # is quoted too, after « Voir aussi ». Not fitted: the point where the best is likelier wrong than right.
 # On PIAF dev it puts a gold answer in 0.672 of the answers (0.583 with one quote), a second quote in half.
@@ -152,36 +143,6 @@ def _with_figures(cand: Candidate, start: int, end: int, reach: int) -> tuple[in
         if before and start - before[-1].end() <= reach:
             start = before[-1].start()
     return cand.start + start, cand.start + end, cand.text[start:end]
-
-
-def synthesis_topic(question: str) -> str | None:
-    """« Résume la position de la Corée du Sud » -> « la Corée du Sud »: a question asking for a summary."""
-    m = _SYNTHESIS.match(question)
-    if not m:
-        return None
-    rest = question[m.end():].strip(" ?.!")
-    rest = _ASPECT.sub("", rest).strip()  # « la position de la Corée du Sud »: what it is about is the country
-    return rest if words(rest) else None
-
-
-def synthesize(topic: str, hits: list[Hit], vocabulary: Vocabulary,
-               cands: list[Candidate] | None = None) -> Answer | None:
-    """Up to three sentences from different articles that speak of the topic, best first (`cands`: the
-    evidence selection for the topic, when already made)."""
-    q = Question.read(topic, vocabulary)
-    chosen: list[Candidate] = []
-    for cand in select(q, hits) if cands is None else cands:
-        if cand.pair or coverage(q.weights, cand.tokens) < SYNTHESIS_MIN_COVERAGE:
-            continue
-        if all(c.hit.chunk.source != cand.hit.chunk.source for c in chosen):
-            chosen.append(cand)
-        if len(chosen) == SYNTHESIS_MAX:
-            break
-    if not chosen:
-        return None
-    cites = tuple(_cite(n, c) for n, c in enumerate(chosen, 1))
-    text = f"{SYNTHESIS} " + " ".join(f"« {c.text} » [{n}]" for n, c in enumerate(chosen, 1))
-    return Answer(topic, text, cites)
 
 
 def answer_question(question: str, hits: list[Hit], vocabulary: Vocabulary,

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from .answer import SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
+from .answer import answer_question, contextualize
 from .embed import TokenStates
 from .evidence import load_model
 from .quotes import quote_answer, quote_from_question
 from .retrieve import check_query
+from .synthesis import SYNTHESIS_PASSAGES, synthesis_topic
 from .terms import Vocabulary
 from .types import Answer, Hit, QuoteMatch
 

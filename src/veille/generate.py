@@ -18,13 +18,14 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from .answer import REFUSAL, SYNTHESIS_PASSAGES, answer_question, contextualize, synthesis_topic
+from .answer import REFUSAL, answer_question, contextualize
 from .ask import Reader, passages, quoted
 from .check import check_answer
 from .chunk import sentence_spans
 from .evidence import Candidate, Question, select
 from .keyword import tokenize
 from .retrieve import check_query
+from .synthesis import SYNTHESIS_PASSAGES, synthesis_topic
 from .terms import Vocabulary
 from .types import Answer, Citation, Hit
 

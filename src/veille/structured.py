@@ -17,12 +17,13 @@ from typing import Any
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from .answer import DIVERGENCE, REFUSAL, SYNTHESIS_MAX, closest, figures
+from .answer import DIVERGENCE, REFUSAL, closest, figures
 from .ask import Reader
 from .chunk import sentence_spans
 from .claims import Checked, check_draft, locate, parse, schema
 from .evidence import Candidate
 from .generate import Reading, format_passages, read
+from .synthesis import SYNTHESIS_MAX
 from .types import Answer, Citation, Hit
 
 # Chosen on PIAF dev (bench/llm_piaf.py --split dev --answerable 40 --missing 10, 2026-12-03): the 3 best
