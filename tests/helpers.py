@@ -17,10 +17,11 @@ from veille.settings import load_settings
 
 GOLDEN = Path(__file__).with_name("golden.jsonl")
 ITEMS = read_golden(GOLDEN)
-# Questions whose answer is split over two sentences (the name in one, the role or place in another):
-# the extractive answerer quotes one sentence and so misses them. Kept visible, not hidden.
+# Questions whose answer is split over two sentences that the answerer still misses. The minister's name
+# (the role in one sentence, the name in the next) now comes from the pair (answer.continued); the place of the
+# meeting does not: the sentence naming the meeting has a place of its own (« en Ukraine »), which the short
+# answer takes, and « à Moscou » is in the sentence before. Kept visible, not hidden.
 NEEDS_TWO_SENTENCES = {
-    "Qui est la ministre nord-coréenne des Affaires étrangères ?",
     "Où Choe Son Hui a-t-elle rencontré Sergueï Lavrov ?",
 }
 

@@ -55,6 +55,29 @@ def test_a_synthesis_question_quotes_several_articles(seed_index: Index) -> None
     assert answer.text.count("«") >= 2
 
 
+def test_a_role_in_one_sentence_gets_the_name_from_the_next(seed_index: Index) -> None:
+    """« le ministre nord-coréen des Affaires étrangères » in the first sentence, « Choe Son Hui » in the second:
+    both are quoted, as one citation, and the name is the short answer."""
+    answer = seed_index.ask("Qui est la ministre nord-coréenne des Affaires étrangères ?")
+    check_integrity(seed_index, answer)
+    assert answer.short == "Choe Son Hui", answer.text
+    (c,) = answer.citations
+    assert c.source == BLINKEN and "ministre nord-coréen des Affaires étrangères" in c.quote and "Choe Son" in c.quote
+    assert _original(seed_index, c.source)[c.short_start : c.short_end] == "Choe Son Hui"
+
+
+def test_only_a_missing_figure_date_or_name_for_a_role_looks_in_the_next_sentence() -> None:
+    from veille.answer import _ROLE, looks_like
+
+    assert looks_like("Choe Son Hui", "person") and looks_like("Rupert de Salzbourg", "person")
+    assert not looks_like("Corée du Nord sera aux côtés de la Russie", "person")
+    assert not looks_like("Paris", "person")  # one capitalised word is a place as often as a name
+    assert looks_like("10.000", "number") and looks_like("lundi", "date") and not looks_like("soldats", "number")
+    # PIAF's « Qui est Laura ? » asks what she is (« entremetteuse »), not a name: only a role asks for a name
+    assert _ROLE.match("Qui est la ministre nord-coréenne des Affaires étrangères ?")
+    assert not _ROLE.match("Qui est Laura ?") and not _ROLE.match("Qui tue Cedric ?")
+
+
 def test_an_unanswerable_question_still_abstains_with_no_short_answer(seed_index: Index) -> None:
     answer = seed_index.ask("Quel est le budget de la défense française ?")
     assert answer.abstained and answer.short is None

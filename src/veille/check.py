@@ -14,17 +14,12 @@ from dataclasses import dataclass, field
 
 from .chunk import sentence_spans
 from .keyword import fold, normalise_numbers, skeleton, stopwords
+from .terms import NOT_NAMES
 
 REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
-# Capitalised words that are not names: sentence openers, months, days, titles.
-_NOT_NAMES = frozenset(fold(w) for w in (
-    "Le La Les Un Une Des Ce Cette Ces Il Elle Ils Elles Selon Mais Et Or Donc En Au Aux Dans Pour Par Sur "
-    "Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Janvier Février Mars Avril Mai Juin Juillet Août "
-    "Septembre Octobre Novembre Décembre M Mme Mlle Dr Président Ministre Secrétaire D'après Toutefois "
-    "Cependant Ainsi Enfin Aussi Puis Alors Jusqu'à Environ Plus Moins Près Quelque Quelques".split()))
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,7 @@ def _names(sentence: str) -> set[str]:
     words = _WORD.findall(sentence)
     out = set()
     for i, w in enumerate(words):
-        if w[:1].isupper() and fold(w) not in _NOT_NAMES and fold(w) not in stopwords():
+        if w[:1].isupper() and fold(w) not in NOT_NAMES and fold(w) not in stopwords():
             if i == 0 and not (len(words) > 1 and words[1][:1].isupper()):
                 continue  # "Washington a dit" stays checkable through its other words; a capital opener is not a name
             out.add(w)

@@ -42,6 +42,13 @@ _DATE = re.compile(
 _PLACE = re.compile(r"\b(?:à|en|au|aux|dans|vers|depuis|de la région de|région de)\s+(?:l['’]|la |le )?[A-ZÉ]\w+")
 _PERSON = re.compile(r"\b[A-ZÉ][a-zéèëïöüç]+(?:[- ](?:[A-ZÉ][a-zéèëïöüç]+|von|der|de|al|d'))*\s[A-ZÉ][a-zéèëïöüç]+")
 _HAS = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "person": _PERSON}
+# Capitalised words that are not names: sentence openers, months, days, titles (the claims check's names,
+# the short answer's kind).
+NOT_NAMES = frozenset(fold(w) for w in (
+    "Le La Les Un Une Des Ce Cette Ces Il Elle Ils Elles Selon Mais Et Or Donc En Au Aux Dans Pour Par Sur "
+    "Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Janvier Février Mars Avril Mai Juin Juillet Août "
+    "Septembre Octobre Novembre Décembre M Mme Mlle Dr Président Ministre Secrétaire D'après Toutefois "
+    "Cependant Ainsi Enfin Aussi Puis Alors Jusqu'à Environ Plus Moins Près Quelque Quelques".split()))
 _STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article articles source sources") if t[0] != "~"}
 _ENGLISH = set("how many much who what which where when the is are of did does according was were said".split())
 
