@@ -42,8 +42,8 @@ _DATE = re.compile(
 _PLACE = re.compile(r"\b(?:à|en|au|aux|dans|vers|depuis|de la région de|région de)\s+(?:l['’]|la |le )?[A-ZÉ]\w+")
 _PERSON = re.compile(r"\b[A-ZÉ][a-zéèëïöüç]+(?:[- ](?:[A-ZÉ][a-zéèëïöüç]+|von|der|de|al|d'))*\s[A-ZÉ][a-zéèëïöüç]+")
 _HAS = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "person": _PERSON}
-# Capitalised words that are not names: sentence openers, months, days, titles (the claims check's names,
-# the short answer's kind).
+# Capitalised words that are not names: sentence openers, months, days, titles (check.py's names in a claim,
+# answer.py's test of a person's name).
 NOT_NAMES = frozenset(fold(w) for w in (
     "Le La Les Un Une Des Ce Cette Ces Il Elle Ils Elles Selon Mais Et Or Donc En Au Aux Dans Pour Par Sur "
     "Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Janvier Février Mars Avril Mai Juin Juillet Août "
