@@ -78,7 +78,7 @@ def main() -> None:
             # a claims draft the check cannot read as JSON (its own definition, with no passage to look in)
             text = "".join(draft)
             rows[m][-1]["malformed"] = m == "claims" and bool(text) and check_draft(parse(text), {}).malformed
-            rows[m][-1]["cut"] = m == "claims" and not rows[m][-1]["malformed"] and not whole(text)
+            rows[m][-1]["cut"] = m == "claims" and bool(text) and not rows[m][-1]["malformed"] and not whole(text)
             rows[m][-1].update(question=q.question, answers=list(q.answers), draft=text)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
