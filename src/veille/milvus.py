@@ -11,20 +11,18 @@ new meanings under the old index's feet; its commit drops the older collections 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
-from .errors import IndexBusyError, IndexMismatchError, InputError, StoreError
+from .errors import IndexMismatchError, InputError
+from .milvus_client import calls, connect, resolve_uri, shown
 from .vectors import FIX, VectorStore
 
 if TYPE_CHECKING:
@@ -39,79 +37,6 @@ BATCH = 2_000  # vectors per request: 3 MB of floats, far below Milvus's 64 MB p
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 OVERFETCH = 16  # hits asked for beyond k, to make up for orphans that a search skips
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
-def resolve_uri(setting: str, folder: Path) -> str:
-    """VEILLE_MILVUS_URI, or by default the milvus-lite file `<index>.milvus.db` beside the index folder.
-
-    Beside it, never inside: every build replaces the index folder whole (os.replace), while the vectors
-    must stay where the old index's readers and the next build look for them.
-    """
-    if not setting:
-        folder = folder.absolute()
-        return str(folder.parent / f"{folder.name}.milvus.db")
-    if re.match(r"(https?|tcp|unix):", setting):
-        return setting
-    if not setting.endswith(".db"):
-        raise InputError(f"VEILLE_MILVUS_URI={setting!r} is neither a server URI (http://host:19530) "
-                         "nor a milvus-lite file ending in .db; set it to one of those")
-    return str(Path(setting).expanduser().absolute())
-
-
-def shown(uri: str) -> str:
-    """The URI without a user:password, as the manifest records it."""
-    parts = urlsplit(uri)
-    if "@" in parts.netloc:
-        return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-    return uri
-
-
-def _check_free(path: Path) -> None:
-    """milvus-lite lets one process at a time open a .db: say so, rather than fail deep inside it."""
-    lock = path / "LOCK"
-    if not lock.is_file():
-        return
-    with lock.open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexBusyError(f"another process has {path} open (milvus-lite serves one process at a time); "
-                                 "stop it and retry, or share a Milvus server: VEILLE_MILVUS_URI=http://host:19530"
-                                 ) from None
-        fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def connect(uri: str, token: str = "") -> Any:
-    """One client per URI per process (milvus-lite runs in the process that opens the file)."""
-    key = (uri, token)
-    if key not in _CLIENTS:
-        lite = uri.endswith(".db")
-        if lite:
-            _check_free(Path(uri))
-            # milvus-lite's in-process gRPC server logs a traceback for each call it does not implement
-            # (pymilvus asks it for timestamps); the call's caller handles the error, the user need not see it
-            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-        from pymilvus import MilvusClient
-
-        try:
-            _CLIENTS[key] = MilvusClient(uri=uri, token=token, timeout=30)
-        except Exception as e:  # pymilvus raises several kinds here, all meaning "cannot use it"
-            fix = "check that its folder is writable" if lite else "check the server is up and VEILLE_MILVUS_URI"
-            raise StoreError(f"cannot open Milvus at {shown(uri)} ({str(e).strip()[:200]}); {fix}") from None
-    return _CLIENTS[key]
-
-
-@contextmanager
-def _calls(uri: str) -> Iterator[None]:
-    """A failing Milvus call as one line the user can act on."""
-    from pymilvus.exceptions import MilvusException
-
-    try:
-        yield
-    except MilvusException as e:
-        raise StoreError(f"Milvus at {shown(uri)} failed: {e.message}; check the server (VEILLE_MILVUS_URI) "
-                         f"or {FIX}") from None
 
 
 class MilvusStore(VectorStore):
@@ -141,7 +66,7 @@ class MilvusStore(VectorStore):
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
         params = client.prepare_index_params()
         params.add_index(field_name="vector", index_type=INDEX, metric_type=METRIC)
-        with _calls(uri):  # Strong: the first question after a build sees every vector the build inserted
+        with calls(uri):  # Strong: the first question after a build sees every vector the build inserted
             client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
         return cls(client, uri, name, dimension, ())
 
@@ -164,7 +89,7 @@ class MilvusStore(VectorStore):
 
     def _check(self, built_at: str) -> None:
         where = f"Milvus collection {self.collection} at {shown(self.uri)}"
-        with _calls(self.uri):
+        with calls(self.uri):
             if not self.client.has_collection(self.collection):
                 moved = "" if built_at == shown(self.uri) else \
                     f"the index keeps its vectors at {built_at}: set VEILLE_MILVUS_URI to that, or "
@@ -186,7 +111,7 @@ class MilvusStore(VectorStore):
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with _calls(self.uri):
+        with calls(self.uri):
             for s in range(0, len(ids), BATCH):
                 rows = [{"id": i, "vector": v} for i, v in zip(ids[s : s + BATCH].tolist(), vectors[s : s + BATCH],
                                                                  strict=True)]
@@ -205,7 +130,7 @@ class MilvusStore(VectorStore):
         live = self.ids if allowed is None else self.ids & set(allowed.tolist())
         extra = {} if allowed is None else {"filter": f"id in {sorted(live)}"}  # filtered by the server, first
         while True:
-            with _calls(self.uri):
+            with calls(self.uri):
                 found = self.client.search(self.collection, data=[vector], limit=limit, output_fields=["id"],
                                            search_params={"metric_type": METRIC}, **extra)[0]
             hits = [(int(h["id"]), float(h["distance"])) for h in found if int(h["id"]) in live]
@@ -229,7 +154,7 @@ class MilvusStore(VectorStore):
 
     def commit(self) -> None:
         """The new index is in place: delete what only the old one used, then what no index knows."""
-        with _calls(self.uri):
+        with calls(self.uri):
             gone = sorted(self.removed)
             for s in range(0, len(gone), BATCH):
                 self.client.delete(self.collection, ids=gone[s : s + BATCH])
@@ -261,7 +186,7 @@ class MilvusStore(VectorStore):
         """(ids, vectors) of the index's chunks, in id order; orphans are left out."""
         ids = np.array(sorted(self.ids), dtype=np.int64)
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
-        with _calls(self.uri):
+        with calls(self.uri):
             for s in range(0, len(ids), BATCH):
                 batch = ids[s : s + BATCH].tolist()
                 got = {int(r["id"]): r["vector"] for r in self.client.get(self.collection, ids=batch,
