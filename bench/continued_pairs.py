@@ -4,10 +4,10 @@ when the best one's short answer is not the figure, the date or the role's name 
     python bench/continued_pairs.py [--split dev|test]     # VEILLE_MODEL picks the embedding model
 
 Every answerable question of the split is asked once; where the pair is quoted, it is asked again without
-(answer.CONTINUE off), and the two answers are scored as `veille eval` scores them. Prints, by the kind of
-question, how many times the pair was quoted and the sums of gold-in-answer, short-answer F1, exact match and
-gold paragraph cited with and without it. Questions whose article is missing are left out: the decision to
-answer comes before, and does not change.
+(answer.continued replaced by one that never goes on), and the two answers are scored as `veille eval` scores
+them. Prints, by the kind of question, how many times the pair was quoted and the sums of gold-in-answer,
+short-answer F1, exact match and gold paragraph cited with and without it. Questions whose article is missing
+are left out: the decision to answer comes before, and does not change.
 """
 
 from __future__ import annotations
@@ -39,18 +39,20 @@ def main() -> None:
         went_on.append(out is not None)
         return out
 
-    answer.continued = watched
+    def never(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        return None
+
     by_kind: dict[str, Counter] = defaultdict(Counter)
     for q in dataset.questions:
         if not q.answerable:
             continue
         went_on.clear()
-        answer.CONTINUE = True
+        answer.continued = watched
         on = score(q, index.ask(q.question), 0.0)
         kind = by_kind[question_kind(q.question)]
         kind["questions"] += 1
         if any(went_on):
-            answer.CONTINUE = False
+            answer.continued = never
             off = score(q, index.ask(q.question), 0.0)
             kind["pairs"] += 1
             for key in KEYS:

@@ -153,7 +153,6 @@ def _with_figures(cand: Candidate, start: int, end: int, reach: int) -> tuple[in
 # a gold answer in 6 more answers, short-answer F1 +0.88 summed over « combien », +0.33 over dates, -0.05 over
 # places and -3.16 over persons, whose gold answers are often not names (« Qui est Laura ? » -> entremetteuse).
 # So: figures and dates, and a person's name (two capitalised words or more) for a role (« Qui est la … »).
-CONTINUE = True  # off: bench/continued_pairs.py asks again without, to compare
 _CONTINUED = ("person", "number", "date")
 _ROLE = re.compile(r"^\s*qui\s+(?:est|était|sont|étaient|fut|a été)\s+(?:le|la|les|l['’]|un|une)\b", re.I)
 _PERSON_NAME = re.compile(r"[A-ZÀ-Ý][\w'’-]+(?:\s+(?:(?:de|du|des|von|van|der|al|ben|bin|el|d['’])\s*)?"
@@ -205,7 +204,7 @@ def answer_question(question: str, hits: list[Hit], vocabulary: Vocabulary,
         text = f"{DIVERGENCE}{figures} « {best.text} » [1] ; « {other.text} » [2]"
         return Answer(question, text, (_cite(1, best, s1[1] if s1 else None), _cite(2, other, s2[1] if s2 else None)))
     lead = short_answer(q, best, read)
-    more = continued(q, best, cands, lead, read) if CONTINUE else None
+    more = continued(q, best, cands, lead, read)
     if more is not None:
         best, lead = more
     short, span = lead if lead else (None, None)
