@@ -67,6 +67,28 @@ def test_only_claims_whose_quote_is_in_their_passage_are_kept(draft: dict, short
     assert len(checked.dropped) == dropped and all(c.reason for c in checked.dropped)
 
 
+def test_a_claim_from_a_passage_that_does_not_name_the_source_asked_for_is_dropped() -> None:
+    """« selon Blinken »: a true quote from a passage where Blinken says nothing (the Pentagon's 10 000) answers
+    another question. The passage's whole text (`context`, when the model read an excerpt) is what must name him."""
+    from veille.terms import named_source
+
+    passages = {**PASSAGES, 3: "Le département américain de la défense a estimé qu'environ 10 000 troupes "
+                               "nord-coréennes avaient été envoyées dans l'est de la Russie."}
+    pentagon = {"reponse": "10 000", "preuves": [{"passage": 3, "citation": "environ 10 000 troupes nord-coréennes"}]}
+    for question in ("combien de soldats selon Blinken ?", "How many North Korean soldiers according to Blinken?",
+                     "Combien de soldats d'après Blinken ?"):
+        checked = check_draft(pentagon, passages, named_source(question))
+        assert not checked.kept and checked.short is None and "source" in checked.dropped[0].reason
+    assert check_draft(pentagon, passages, named_source("combien de soldats nord-coréens ?")).kept  # no one named
+    blinken = {"reponse": "8.000", "preuves": [{"passage": 1, "citation": BLINKEN}]}
+    assert check_draft(blinken, passages, named_source("combien de soldats selon Blinken ?")).short == "8.000"
+    # an excerpt without the name, from a passage that has it: kept
+    excerpt = {1: "sur les 10.000 soldats nord-coréens, jusqu’à 8.000 “ont été déployés dans la région de Koursk”."}
+    draft = {"reponse": "8.000", "preuves": [{"passage": 1, "citation": BLINKEN}]}
+    assert check_draft(draft, excerpt, named_source("combien selon Blinken ?"), PASSAGES).kept
+    assert not check_draft(draft, excerpt, named_source("combien selon Blinken ?")).kept
+
+
 def test_a_refusal_and_unreadable_output_are_told_apart() -> None:
     refusal = check_draft({"reponse": "Je ne trouve pas cette information dans les articles indexés.", "preuves": []},
                           PASSAGES)

@@ -25,6 +25,8 @@ from veille.llm import local_model_path
 QUESTIONS = [
     ("combien de soldats selon Blinken ?", ["10.000|8.000"], {"004_b5e3709a28e5c677.txt"}),
     ("Qui est le porte-parole du Kremlin ?", ["Peskov"], {"002_b8ce6e8f7f721623.txt"}),
+    # The model quoted the Pentagon's 10 000 here (2026-12-03): a passage that does not name Blinken is dropped.
+    ("How many North Korean soldiers according to Blinken?", ["10.000", "8.000"], {"004_b5e3709a28e5c677.txt"}),
     ("Quel est le budget de la défense française ?", [], set()),
 ]
 

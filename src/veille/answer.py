@@ -20,17 +20,16 @@ import numpy as np
 from .abstain import answerable
 from .chunk import sentence_spans
 from .evidence import Candidate, Question, load_model, select
-from .keyword import fold, normalise_numbers, tokenize, words
+from .keyword import fold, normalise_numbers, words
 from .probe import ReadTokens, read_spans
 from .short import as_date, best_span
 from .synthesis import synthesis_topic, synthesize
-from .terms import KIND_RE, NOT_NAMES, Vocabulary, has_kind
+from .terms import KIND_RE, NOT_NAMES, Vocabulary, has_kind, named_source
 from .types import Answer, Citation, Hit
 
 REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
 DIVERGENCE = "Les sources divergent :"
 _FOLLOW_UP = re.compile(r"^\s*(?:et|and|mais|puis|ou|what about|and what about)\b[\s,]*", re.I)
-_SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
 _FIGURE = re.compile(r"\d[\d .]*\d|\d")
 _PART_OF = re.compile(r"(?:jusqu['’]\s?à|dont|parmi eux|parmi elles|soit)\s*$", re.I)  # « …, jusqu'à 8.000 »
 _RAW_FIGURE = re.compile(r"\d(?:[.,]?\d|[\u00a0\u202f ]\d{3})*")  # a figure as the article writes it
@@ -66,18 +65,12 @@ def closest(hits: list[Hit]) -> tuple[Citation, ...]:
     return tuple(out)
 
 
-def _named_source(question: str) -> set[str]:
-    """Tokens of the person a question attributes the figure to (« selon Blinken »), if it names one."""
-    m = _SELON.search(question)
-    return set(tokenize(m.group(1))) if m else set()
-
-
 def _divergent(best: Candidate, others: list[Candidate], question: Question) -> Candidate | None:
     """Another sentence giving a different figure for the same thing, nearly as likely to answer: another
     article, or another speaker in the same one (Rutte's 600 000 casualties against Zelensky's 650 000)."""
     if question.kind != "number" or best.pair or not figures(best.text):
         return None
-    named = _named_source(question.text)
+    named = named_source(question.text)
     ours = figures(best.text)
     for c in others[:8]:
         if c.pair or c.start < best.end and best.start < c.end and c.hit.chunk.source == best.hit.chunk.source:

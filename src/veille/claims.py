@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .check import REFUSAL, missing_facts
 from .chunk import sentence_spans
-from .keyword import fold
+from .keyword import fold, tokenize
 
 MAX_CLAIMS = 3
 MIN_QUOTE_CHARS = 12  # a shorter « quote » (« oui », a lone figure) proves nothing about where it came from
@@ -122,8 +122,12 @@ def locate(quote: str, passage: str) -> tuple[int, int] | None:
     return where[at], where[at + len(fq) - 1] + 1
 
 
-def check_draft(draft: dict | None, passages: Mapping[int, str]) -> Checked:
-    """Keep the claims whose quote is in the passage they name; keep the short answer if they hold it."""
+def check_draft(draft: dict | None, passages: Mapping[int, str], named: frozenset[str] = frozenset(),
+                context: Mapping[int, str] | None = None) -> Checked:
+    """Keep the claims whose quote is in the passage they name; keep the short answer if they hold it.
+    `named`: the tokens of the person the question asks about (« selon Blinken »): a claim whose passage
+    (`context`, when the model read an excerpt of it: the whole passage and its title) does not name that
+    person says nothing of what they said, and is dropped."""
     if draft is None or not isinstance(draft.get("preuves", []), list):
         return Checked(None, (), (), malformed=True)
     short = str(draft.get("reponse") or "").strip()
@@ -135,6 +139,9 @@ def check_draft(draft: dict | None, passages: Mapping[int, str]) -> Checked:
         n, quote = (raw.get("passage"), str(raw.get("citation") or "")) if isinstance(raw, dict) else (None, "")
         if not isinstance(n, int) or n not in passages:
             dropped.append(Claim(-1, quote, reason=f"passage {n!r} was not given"))
+            continue
+        if named and not named & set(tokenize((context or passages).get(n, passages[n]))):
+            dropped.append(Claim(n, quote, reason="its passage does not name the source the question asks for"))
             continue
         if len(quote.strip()) < MIN_QUOTE_CHARS:
             dropped.append(Claim(n, quote, reason="the quote is too short to check"))

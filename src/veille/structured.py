@@ -24,6 +24,7 @@ from .claims import Checked, check_draft, locate, parse, schema
 from .evidence import Candidate
 from .generate import Reading, format_passages, read
 from .synthesis import SYNTHESIS_MAX
+from .terms import named_source
 from .types import Answer, Citation, Hit
 
 # Chosen on PIAF dev (bench/llm_piaf.py --split dev --answerable 40 --missing 10, 2026-12-03): the 3 best
@@ -110,7 +111,9 @@ def finalize(r: Reading, draft: str, windows: Sequence[tuple[Hit, Hit]]) -> Answ
     """The checked answer from the draft over the excerpts `windows`; the model's refusal; or, when it kept
     no quote, or no short answer its quotes hold (a synthesis needs none), the extractive answer the reading
     already holds (marked as a fallback): quotes that do not hold the answer would answer nothing."""
-    checked = check_draft(parse(draft), {n: w.chunk.text for n, (w, _) in enumerate(windows, 1)})
+    checked = check_draft(parse(draft), {n: w.chunk.text for n, (w, _) in enumerate(windows, 1)},
+                          named_source(r.question),
+                          {n: f"{h.chunk.title}\n{h.chunk.text}" for n, (_, h) in enumerate(windows, 1)})
     if checked.kept and (checked.short or r.synthesis):
         return compose(r.asked, r.question, [w for w, _ in windows], checked, [h for _, h in windows])
     if checked.refusal:

@@ -53,6 +53,15 @@ _STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article
 _ENGLISH = set("how many much who what which where when the is are of did does according was were said".split())
 
 
+_SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
+
+
+def named_source(question: str) -> frozenset[str]:
+    """Tokens of the person a question attributes what it asks to (« selon Blinken »), if it names one."""
+    m = _SELON.search(question)
+    return frozenset(tokenize(m.group(1))) if m else frozenset()
+
+
 def question_kind(question: str) -> str:
     """The kind of answer asked for, by the question word that comes first (« Quel roi … qui … » asks
     for what the « quel » asks, not a person)."""
