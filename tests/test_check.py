@@ -77,3 +77,22 @@ def test_attribution_cites_only_a_passage_that_holds_the_claims_facts(
     assert checked.text == expected
     if expected:
         assert checked.verdicts[0].reason.startswith("cited by veille")
+
+
+def test_a_sentence_whose_passages_do_not_name_the_source_asked_for_is_removed() -> None:
+    """« selon Blinken »: the Pentagon's 10 000, truly in its passage, answers another question. The check is
+    the structured mode's (tests/test_claims.py), on free text; the passage's title counts as naming him."""
+    from veille.terms import named_source
+
+    pentagon = "Le Pentagone a estimé qu'environ 10 000 soldats nord-coréens avaient été envoyés en Russie."
+    passages = {1: BLINKEN, 2: pentagon}
+    answer = "Environ 10 000 soldats nord-coréens ont été envoyés en Russie [2]."
+    for question in ("combien de soldats selon Blinken ?", "How many soldiers according to Antony Blinken?"):
+        checked = check_answer(answer, passages, named=named_source(question))
+        assert checked.empty and "source" in checked.removed[0].reason
+    assert check_answer(answer, passages, named=named_source("combien de soldats ?")).text == answer
+    own = "Jusqu'à 8.000 soldats ont été déployés à Koursk [1]."
+    assert check_answer(own, passages, named=named_source("combien selon Blinken ?")).text == own
+    # the passage's excerpt lacks the name, its title has it
+    titled = {2: "Blinken: le Pentagone parle de 10 000 soldats\n" + pentagon}
+    assert check_answer(answer, passages, named=named_source("combien selon Blinken ?"), context=titled).text == answer

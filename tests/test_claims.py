@@ -89,6 +89,20 @@ def test_a_claim_from_a_passage_that_does_not_name_the_source_asked_for_is_dropp
     assert not check_draft(draft, excerpt, named_source("combien selon Blinken ?")).kept
 
 
+@pytest.mark.parametrize(("question", "name"), [
+    ("combien de soldats selon Blinken ?", {"blinken"}),
+    ("combien de soldats selon Antony Blinken ?", {"blinken"}),  # a passage may write « M. Blinken »
+    ("combien de soldats selon M. Blinken ?", {"blinken"}),
+    ("How many soldiers according to Antony Blinken?", {"blinken"}),
+    ("combien de soldats selon le Pentagone ?", set()),  # no one named
+    ("combien de soldats nord-coréens ?", set()),
+])
+def test_the_source_a_question_names_is_its_last_name(question: str, name: set[str]) -> None:
+    from veille.terms import named_source
+
+    assert {t for t in named_source(question) if not t.startswith("~")} == name
+
+
 def test_a_refusal_and_unreadable_output_are_told_apart() -> None:
     refusal = check_draft({"reponse": "Je ne trouve pas cette information dans les articles indexés.", "preuves": []},
                           PASSAGES)

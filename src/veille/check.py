@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .chunk import sentence_spans
 from .keyword import fold, normalise_numbers, skeleton, stopwords
-from .terms import NOT_NAMES
+from .terms import NOT_NAMES, names_source
 
 REFUSAL = "Je ne trouve pas cette information dans les articles indexés."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -91,11 +91,14 @@ def _attribute(claim: str, passages: Mapping[int, str]) -> int | None:
     return best
 
 
-def check_answer(text: str, passages: Mapping[int, str], attribute: bool = False) -> Checked:
+def check_answer(text: str, passages: Mapping[int, str], attribute: bool = False, named: frozenset[str] = frozenset(),
+                 context: Mapping[int, str] | None = None) -> Checked:
     """Check a generated answer against the numbered passages it was given (n -> passage text).
 
     With `attribute`, a sentence that cites no existing passage is given the passage that supports it
-    (every number and name in it, most of its words), if one does; otherwise it is removed as uncited."""
+    (every number and name in it, most of its words), if one does; otherwise it is removed as uncited.
+    `named`: the tokens of the person the question asks about (« selon Blinken », terms.named_source): a
+    sentence none of whose passages (`context`: with their titles) names that person is removed."""
     text = text.strip()
     if fold(REFUSAL).rstrip(".") in fold(text):
         return Checked(REFUSAL, (), True)
@@ -117,6 +120,9 @@ def check_answer(text: str, passages: Mapping[int, str], attribute: bool = False
             valid, reason = ((found,), "cited by veille: the passage holds its facts") if found else ((), "")
         if not valid:
             verdicts.append(Verdict(claim, (), False, "no citation to an existing passage"))
+            continue
+        if not any(names_source(named, (context or passages).get(n, passages[n])) for n in valid):
+            verdicts.append(Verdict(claim, valid, False, "its passages do not name the source the question asks for"))
             continue
         missing = missing_facts(claim, " ".join(passages[n] for n in valid))
         if missing:

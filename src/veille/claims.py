@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from .check import REFUSAL, missing_facts
 from .chunk import sentence_spans
-from .keyword import fold, tokenize
+from .keyword import fold
+from .terms import names_source
 
 MAX_CLAIMS = 3
 MIN_QUOTE_CHARS = 12  # a shorter « quote » (« oui », a lone figure) proves nothing about where it came from
@@ -140,7 +141,7 @@ def check_draft(draft: dict | None, passages: Mapping[int, str], named: frozense
         if not isinstance(n, int) or n not in passages:
             dropped.append(Claim(-1, quote, reason=f"passage {n!r} was not given"))
             continue
-        if named and not named & set(tokenize((context or passages).get(n, passages[n]))):
+        if not names_source(named, (context or passages).get(n, passages[n])):
             dropped.append(Claim(n, quote, reason="its passage does not name the source the question asks for"))
             continue
         if len(quote.strip()) < MIN_QUOTE_CHARS:

@@ -26,7 +26,7 @@ from .evidence import Candidate, Question, select
 from .keyword import tokenize
 from .retrieve import check_query
 from .synthesis import SYNTHESIS_PASSAGES, synthesis_topic
-from .terms import Vocabulary
+from .terms import Vocabulary, named_source
 from .types import Answer, Citation, Hit
 
 # Measured with bench/llm.py on 6 golden questions (docs/BENCHMARKS.md): 2 passages 5/6 right, first token
@@ -72,7 +72,10 @@ def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: 
     """Check the generated text against its passages; renumber citations in order of use."""
     # Small models often state the right fact without its marker: the check then cites the passage that
     # holds every number and name of the sentence, or removes the sentence.
-    checked = check_answer(generated, {n: h.chunk.text for n, h in enumerate(hits, 1)}, attribute=True)
+    named = named_source(question)  # « selon Blinken »: the passages that name him, titles included
+    context = {n: f"{h.chunk.title}\n{h.chunk.text}" for n, h in enumerate(hits, 1)} if named else None
+    checked = check_answer(generated, {n: h.chunk.text for n, h in enumerate(hits, 1)}, attribute=True,
+                           named=named, context=context)
     asked = asked or question
     if checked.refusal or checked.empty:
         extractive = answer_question(question, hits, vocabulary)

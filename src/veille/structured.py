@@ -111,9 +111,9 @@ def finalize(r: Reading, draft: str, windows: Sequence[tuple[Hit, Hit]]) -> Answ
     """The checked answer from the draft over the excerpts `windows`; the model's refusal; or, when it kept
     no quote, or no short answer its quotes hold (a synthesis needs none), the extractive answer the reading
     already holds (marked as a fallback): quotes that do not hold the answer would answer nothing."""
-    checked = check_draft(parse(draft), {n: w.chunk.text for n, (w, _) in enumerate(windows, 1)},
-                          named_source(r.question),
-                          {n: f"{h.chunk.title}\n{h.chunk.text}" for n, (_, h) in enumerate(windows, 1)})
+    named = named_source(r.question)  # the whole passages, with their titles, are what must name the source
+    context = {n: f"{h.chunk.title}\n{h.chunk.text}" for n, (_, h) in enumerate(windows, 1)} if named else None
+    checked = check_draft(parse(draft), {n: w.chunk.text for n, (w, _) in enumerate(windows, 1)}, named, context)
     if checked.kept and (checked.short or r.synthesis):
         return compose(r.asked, r.question, [w for w, _ in windows], checked, [h for _, h in windows])
     if checked.refusal:

@@ -53,13 +53,22 @@ _STRUCTURE = {t for t in tokenize("selon dit déclaré affirmé indiqué article
 _ENGLISH = set("how many much who what which where when the is are of did does according was were said".split())
 
 
-_SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+([A-ZÉ][\w-]+)")
+# « selon (M.) Antony Blinken »: the capitalised words after the attribution, a title before them skipped
+_SELON = re.compile(r"\b(?:selon|d['’]après|according to)\s+(?:(?:M|Mme|Mr|Mrs|Ms|Dr)\.?\s+)?"
+                    r"([A-ZÉ][\w-]+(?:\s+[A-ZÉ][\w-]+)*)")
 
 
 def named_source(question: str) -> frozenset[str]:
-    """Tokens of the person a question attributes what it asks to (« selon Blinken »), if it names one."""
+    """Tokens of the person a question attributes what it asks to (« selon Blinken »), if it names one: of
+    a full name, the last word (« selon Antony Blinken » as a passage writes it, « M. Blinken »)."""
     m = _SELON.search(question)
-    return frozenset(tokenize(m.group(1))) if m else frozenset()
+    return frozenset(tokenize(m.group(1).split()[-1])) if m else frozenset()
+
+
+def names_source(named: frozenset[str], text: str) -> bool:
+    """Whether a passage (its title and text) names the source a question asks for (`named_source`); any
+    passage does when the question names none. The one attribution check of both generated modes."""
+    return not named or bool(named & set(tokenize(text)))
 
 
 def question_kind(question: str) -> str:
