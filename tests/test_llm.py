@@ -69,6 +69,16 @@ def test_the_local_model_answers_with_checked_citations(local_index: Index, ques
     _check(local_index, local_index.ask(question, mode="llm"), expected, sources)
 
 
+@pytest.mark.parametrize(("question", "expected", "sources"), QUESTIONS[1:3], ids=[q[0][:30] for q in QUESTIONS[1:3]])
+def test_the_free_text_mode_answers_with_checked_citations(local_index: Index, question: str, expected: list[str],
+                                                           sources: set[str]) -> None:
+    """VEILLE_LLM_ANSWER=text: sentences with [n] markers whose numbers, names and named source
+    (« according to Blinken ») the check (check.py) finds in the passages they cite."""
+    index = open_index(local_index.folder, settings=replace(local_index.settings, llm_answer="text"),
+                       embedder=local_index.embedder)
+    _check(index, index.ask(question, mode="llm"), expected, sources)
+
+
 def test_the_blinken_question_shows_both_figures_quoted_at_round_tripping_offsets(local_index: Index) -> None:
     answer = local_index.ask("combien de soldats selon Blinken ?", mode="llm")
     _check(local_index, answer, ["10.000", "8.000"], {"004_b5e3709a28e5c677.txt"})
