@@ -67,13 +67,19 @@ def _quote_span(claim: str, hit: Hit) -> tuple[int, int]:
     return hit.chunk.start + a, hit.chunk.start + b
 
 
+def attribution(question: str, hits: Sequence[Hit]) -> tuple[frozenset[str], dict[int, str] | None]:
+    """The source the question names (« selon Blinken »), and, when it names one, each numbered passage's
+    title and whole text: what must name that source for a claim citing the passage to stand."""
+    named = named_source(question)
+    return named, {n: f"{h.chunk.title}\n{h.chunk.text}" for n, h in enumerate(hits, 1)} if named else None
+
+
 def finalize(vocabulary: Vocabulary, question: str, hits: list[Hit], generated: str,
              asked: str | None = None) -> Answer:
     """Check the generated text against its passages; renumber citations in order of use."""
     # Small models often state the right fact without its marker: the check then cites the passage that
     # holds every number and name of the sentence, or removes the sentence.
-    named = named_source(question)  # « selon Blinken »: the passages that name him, titles included
-    context = {n: f"{h.chunk.title}\n{h.chunk.text}" for n, h in enumerate(hits, 1)} if named else None
+    named, context = attribution(question, hits)
     checked = check_answer(generated, {n: h.chunk.text for n, h in enumerate(hits, 1)}, attribute=True,
                            named=named, context=context)
     asked = asked or question

@@ -22,9 +22,8 @@ from .ask import Reader
 from .chunk import sentence_spans
 from .claims import Checked, check_draft, locate, parse, schema
 from .evidence import Candidate
-from .generate import Reading, format_passages, read
+from .generate import Reading, attribution, format_passages, read
 from .synthesis import SYNTHESIS_MAX
-from .terms import named_source
 from .types import Answer, Citation, Hit
 
 # Chosen on PIAF dev (bench/llm_piaf.py --split dev --answerable 40 --missing 10, 2026-12-03): the 3 best
@@ -111,8 +110,7 @@ def finalize(r: Reading, draft: str, windows: Sequence[tuple[Hit, Hit]]) -> Answ
     """The checked answer from the draft over the excerpts `windows`; the model's refusal; or, when it kept
     no quote, or no short answer its quotes hold (a synthesis needs none), the extractive answer the reading
     already holds (marked as a fallback): quotes that do not hold the answer would answer nothing."""
-    named = named_source(r.question)  # the whole passages, with their titles, are what must name the source
-    context = {n: f"{h.chunk.title}\n{h.chunk.text}" for n, (_, h) in enumerate(windows, 1)} if named else None
+    named, context = attribution(r.question, [h for _, h in windows])  # whole passages, not the excerpts read
     checked = check_draft(parse(draft), {n: w.chunk.text for n, (w, _) in enumerate(windows, 1)}, named, context)
     if checked.kept and (checked.short or r.synthesis):
         return compose(r.asked, r.question, [w for w, _ in windows], checked, [h for _, h in windows])
