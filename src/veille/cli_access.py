@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .audit import history_path, read_history
+from .audit import history_path, one_line, read_history, visible
 from .cli_common import _friendly, index_option
 from .errors import InputError
 from .settings import load_settings
@@ -77,10 +77,14 @@ def user_list(index_dir: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line, as the log keeps them.")
 @_friendly
 def index_history(index_dir: Path | None, as_json: bool) -> None:
-    """Every change made to the index: who, what, when, from where, and the result."""
+    """Every change made to the index: who, what, when, from where, and the result. One change a line:
+    every field's controls, newlines and terminal escapes are shown escaped (\\n, \\x1b), never obeyed."""
     for e in read_history(history_path(load_settings(index=index_dir).index)):
         if as_json:
-            click.echo(json.dumps(e, ensure_ascii=False))
-        else:
-            click.echo(f"{e['at']}  {e['who']:12} {e['address']:15} {e['action']:8} {' '.join(e['targets'])}  "
-                       f"-> {e['result']}")
+            click.echo(one_line(e))
+            continue
+        f = {k: visible(e.get(k, "")) for k in ("at", "who", "address", "action", "result")}
+        # a target holding a space is quoted, so that it cannot pass for the next column
+        targets = " ".join(t if t and " " not in t else '"' + t.replace('"', '\\"') + '"'
+                           for t in map(visible, e.get("targets", [])))
+        click.echo(f"{f['at']}  {f['who']:12} {f['address']:15} {f['action']:8} {targets}  -> {f['result']}")
