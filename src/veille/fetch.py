@@ -1,35 +1,41 @@
-"""Fetching a feed or a page without letting a URL reach what it should not.
+"""Fetching a feed or a page without letting a URL reach what it should not, nor hold veille for long.
 
-http and https only; every address a name resolves to is checked before connecting (private, loopback,
-link-local, reserved and multicast ranges are refused unless VEILLE_FETCH_PRIVATE=1, so a URL typed into
-the page cannot make the server read an internal service); redirects are followed by hand, each hop
-checked the same way, at most MAX_REDIRECTS; a time-out; a size cap read as the body arrives; only the
-content types the caller accepts. Every refusal is a FetchError that says why.
+http and https only; the URL is parsed once (addresses.py) and what was checked is what is fetched; the
+host is resolved once, every address it has is checked (private, loopback, link-local, reserved and
+multicast ranges, and the IPv4 inside IPv6 forms, are refused unless VEILLE_FETCH_PRIVATE=1, so a URL typed
+into the page cannot make the server read an internal service), and the connection goes to a checked
+address, https still verifying the certificate for the host name. Redirects are followed by hand, each hop
+checked the same way, at most MAX_REDIRECTS. One deadline covers the whole fetch (connecting, every hop,
+headers and body): each socket operation may only wait for the time left, and the body is read in chunks
+with the clock checked between them, so a server that sends a byte every few seconds is cut at the
+deadline. A size cap read as the body arrives; only the content types the caller accepts. Every refusal
+is a FetchError that says why.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
+import http.client
+import io
 import socket
-import urllib.error
+import ssl
+import time
 import urllib.parse
-import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import VeilleError
+from .addresses import FetchError, Target, parse_url, private_allowed, resolve
+
+__all__ = ["FEED_TYPES", "HTML_TYPES", "FetchError", "Fetched", "check_url", "fetch", "private_allowed"]
 
 MAX_BYTES = 5_000_000
-TIMEOUT = 15.0
+TIMEOUT = 15.0  # seconds for the whole fetch, redirects included
 MAX_REDIRECTS = 5
+CHUNK = 65_536
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/rdf+xml",
               "application/feed+json", *HTML_TYPES)  # some servers send feeds as text/html
 USER_AGENT = "veille/0.1 (+news monitoring; feeds and pages for cited answers)"
-
-
-class FetchError(VeilleError):
-    """A URL that was not fetched, and why."""
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True)
@@ -38,74 +44,151 @@ class Fetched:
     content_type: str
     charset: str | None
     body: bytes
+    status: int = 200  # 304: not modified since the ETag or date the caller sent; the body is then empty
+    etag: str | None = None
+    last_modified: str | None = None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - each hop is checked by fetch()
-        return None
+def check_url(url: str) -> Target:
+    """The URL as it would be fetched, or why it may not be (scheme, form, and every address the host has)."""
+    target = parse_url(url)
+    resolve(target, url)
+    return target
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.end = seconds, time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left; TimeoutError once there are none, which fetch() reports with the URL."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
 
 
-def private_allowed() -> bool:
-    return os.environ.get("VEILLE_FETCH_PRIVATE", "").strip().lower() in {"1", "true", "yes", "on"}
+class _Reader(io.RawIOBase):
+    """The socket as http.client reads it: every read waits at most the time left, so headers and chunked
+    bodies dripped a byte at a time are cut at the deadline too."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self.sock.settimeout(self.deadline.left())
+        return self.sock.recv_into(buffer)
 
 
-def check_url(url: str) -> urllib.parse.SplitResult:
-    """The URL split, or why it may not be fetched (scheme, host, and every address the host has)."""
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(f"{url}: only http:// and https:// addresses are fetched, not {parts.scheme or 'a bare path'}")
-    if not parts.hostname:
-        raise FetchError(f"{url}: no host name in the address")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise FetchError(f"{url}: the host {parts.hostname} is not known ({e.strerror})") from None
-    if not private_allowed():
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if not address.is_global or address.is_multicast:
-                raise FetchError(f"{url}: {parts.hostname} is a private, loopback or link-local address "
-                                 f"({address}); veille does not fetch those unless VEILLE_FETCH_PRIVATE=1")
-    return parts
+class _Socket:
+    """What http.client needs of a socket (sendall, makefile, close), each bounded by the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(self.deadline.left())  # CPython's sendall keeps one deadline for the whole call
+        self.sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", buffering: int = -1) -> io.BufferedReader:
+        return io.BufferedReader(_Reader(self.sock, self.deadline))
+
+    def close(self) -> None:
+        self.sock.close()
 
 
-def fetch(url: str, accept: tuple[str, ...] = HTML_TYPES, max_bytes: int = MAX_BYTES,
-          timeout: float = TIMEOUT) -> Fetched:
-    """GET the URL under the rules above."""
-    seen = [url]
-    for _ in range(MAX_REDIRECTS + 1):
-        check_url(url)
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": ", ".join(accept)})
-        try:
-            response = _OPENER.open(request, timeout=timeout)
-        except urllib.error.HTTPError as e:
-            if e.code in (301, 302, 303, 307, 308) and e.headers.get("Location"):
-                url = urllib.parse.urljoin(url, e.headers["Location"])
-                if url in seen:
-                    raise FetchError(f"{seen[0]}: a redirect loop ({' -> '.join([*seen, url])})") from None
-                seen.append(url)
+class _Connection(http.client.HTTPConnection):
+    """An HTTP(S) connection to the addresses already checked, never to what the name resolves to now."""
+
+    def __init__(self, target: Target, addresses: list[tuple[int, tuple]], deadline: _Deadline) -> None:
+        super().__init__(target.host, target.port)
+        self.target, self.addresses, self.deadline = target, addresses, deadline
+
+    def connect(self) -> None:
+        errors = []
+        for family, sockaddr in self.addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(self.deadline.left())
+                sock.connect(sockaddr)
+                if self.target.scheme == "https":  # SNI and the certificate check are on the host name
+                    sock.settimeout(self.deadline.left())  # the handshake, like sendall, has one deadline
+                    sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.target.host)
+            except TimeoutError:
+                sock.close()
+                raise
+            except OSError as e:
+                sock.close()
+                errors.append(f"{sockaddr[0]}: {e}")
                 continue
-            raise FetchError(f"{url}: the server answered HTTP {e.code} {e.reason}") from None
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise FetchError(f"{url}: could not be fetched ({reason})") from None
-        with response:
-            return _read(url, response, accept, max_bytes)
+            self.sock = _Socket(sock, self.deadline)  # type: ignore[assignment]
+            return
+        raise OSError("; ".join(errors))
+
+
+def fetch(url: str, accept: tuple[str, ...] = HTML_TYPES, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
+          headers: Mapping[str, str] | None = None) -> Fetched:
+    """GET the URL under the rules above; `headers` are added to the request (If-None-Match, ...)."""
+    deadline, seen = _Deadline(timeout), [url]
+    for _ in range(MAX_REDIRECTS + 1):
+        target = parse_url(url)
+        try:
+            response, connection = _get(target, url, deadline, accept, headers or {})
+            try:
+                location = response.getheader("Location") if response.status in _REDIRECTS else None
+                if not location:
+                    conditional = any(h.lower() in ("if-none-match", "if-modified-since") for h in headers or {})
+                    return _read(target.url, response, accept, max_bytes, deadline, conditional)
+            finally:
+                connection.close()
+        except TimeoutError:
+            raise FetchError(f"{seen[0]}: no complete answer within {deadline.seconds:g} s (the whole fetch, "
+                             "redirects included); the server is too slow or stalls, try again later") from None
+        except (OSError, ValueError, http.client.HTTPException) as e:  # ValueError: a header http.client refuses
+            raise FetchError(f"{url}: could not be fetched ({e or type(e).__name__})") from None
+        url = urllib.parse.urljoin(target.url, location)
+        if url in seen:
+            raise FetchError(f"{seen[0]}: a redirect loop ({' -> '.join([*seen, url])})")
+        seen.append(url)
     raise FetchError(f"{seen[0]}: more than {MAX_REDIRECTS} redirects ({' -> '.join(seen)})")
 
 
-def _read(url: str, response, accept: tuple[str, ...], max_bytes: int) -> Fetched:  # noqa: ANN001
+def _get(target: Target, url: str, deadline: _Deadline, accept: tuple[str, ...],
+         extra: Mapping[str, str]) -> tuple[http.client.HTTPResponse, _Connection]:
+    """One request, on a connection to the addresses `target`'s host has just been checked to have."""
+    connection = _Connection(target, resolve(target, url), deadline)
+    try:
+        connection.putrequest("GET", target.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in {"Host": target.netloc, "User-Agent": USER_AGENT, "Accept": ", ".join(accept),
+                            "Accept-Encoding": "identity", **extra}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        return connection.getresponse(), connection
+    except BaseException:
+        connection.close()
+        raise
+
+
+def _read(url: str, response: http.client.HTTPResponse, accept: tuple[str, ...], max_bytes: int,
+          deadline: _Deadline, conditional: bool) -> Fetched:
+    etag, modified = response.getheader("ETag"), response.getheader("Last-Modified")
+    if response.status == 304 and conditional:
+        return Fetched(url, "", None, b"", 304, etag, modified)
+    if not 200 <= response.status < 300:
+        raise FetchError(f"{url}: the server answered HTTP {response.status} {response.reason}")
     ctype = response.headers.get_content_type()
     if ctype not in accept:
         raise FetchError(f"{url}: the content type is {ctype}, not one veille reads here ({', '.join(accept)})")
-    length = response.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > max_bytes:
+    length = response.getheader("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
         raise FetchError(f"{url}: {int(length):,} bytes, over the {max_bytes:,}-byte limit")
-    body = response.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise FetchError(f"{url}: over the {max_bytes:,}-byte limit")
-    return Fetched(response.geturl() or url, ctype, response.headers.get_content_charset(), body)
+    body = bytearray()
+    while chunk := response.read1(CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise FetchError(f"{url}: over the {max_bytes:,}-byte limit")
+        deadline.left()  # a server dripping the body is cut here even when each chunk arrives in time
+    return Fetched(url, ctype, response.headers.get_content_charset(), bytes(body), response.status, etag, modified)
