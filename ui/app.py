@@ -148,12 +148,20 @@ def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: In
             return report
 
         watch_in_background(index.corpus, update)
+    from starlette.middleware import Middleware
+
+    from ui.guard import Guard
+    from veille.access import upload_quota
+
     app = build_app(index, mode, access)
     app.queue(default_concurrency_limit=4)
+    # The guard stands in front of every route, Gradio's own included: sessions of removed users, /login's
+    # lock-outs and history, editors-only uploads within a quota (ui/guard.py).
     app.launch(server_name=host, server_port=port, share=False, theme=THEME, css=CSS, js=JS, ssr_mode=False,
                footer_links=[], max_file_size="5mb", show_error=True,
                auth=access.authenticate if access.login else None,
-               auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné.")
+               auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné.",
+               app_kwargs={"middleware": [Middleware(Guard, access=access, quota=upload_quota())]})
 
 
 if __name__ == "__main__":

@@ -7,19 +7,60 @@ users file is read again at each check: `veille user add/remove` takes effect wi
 from __future__ import annotations
 
 import ipaddress
+import logging
+import math
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit import record
 from .errors import InputError, VeilleError
-from .limits import RateLimiter
-from .users import authenticate, load_users
+from .limits import Backoff, Quota, RateLimiter
+from .users import User, authenticate, load_users
 
 ANONYMOUS = "anonyme"
+logger = logging.getLogger(__name__)
 
 
 class AccessDenied(VeilleError):
     """A user (or nobody logged in) tried what their role does not allow."""
+
+
+class LoginRefused(AccessDenied):
+    """A login refused, of one `kind`: "wrong" name or password, "locked" out (the name or the address, for
+    `retry_after` seconds), or "busy" (too many password checks at once)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0, kind: str = "wrong") -> None:
+        super().__init__(message)
+        self.retry_after, self.kind = retry_after, kind
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise InputError(f"{name}={value!r} is not a whole number of at least 1; unset it to use {default}")
+    return number
+
+
+def login_limits() -> dict:
+    """Failed logins: VEILLE_LOGIN_TRIES per name (5) and VEILLE_LOGIN_ADDRESS_TRIES per address (20) are
+    free, then each locks for 2 s, 4 s, 8 s... up to 15 min; VEILLE_LOGIN_CHECKS argon2 checks at once (2),
+    each 64 MiB, so a burst of logins cannot exhaust memory."""
+    return {"by_name": Backoff(_env_int("VEILLE_LOGIN_TRIES", 5)),
+            "by_address": Backoff(_env_int("VEILLE_LOGIN_ADDRESS_TRIES", 20)),
+            "checks": threading.BoundedSemaphore(_env_int("VEILLE_LOGIN_CHECKS", 2))}
+
+
+def upload_quota() -> Quota:
+    """What one editor may put in the server's upload cache: VEILLE_UPLOAD_FILES files (200) and
+    VEILLE_UPLOAD_MB megabytes (100) in any VEILLE_UPLOAD_WINDOW seconds (3600)."""
+    return Quota(_env_int("VEILLE_UPLOAD_FILES", 200), _env_int("VEILLE_UPLOAD_MB", 100) * 1_000_000,
+                 _env_int("VEILLE_UPLOAD_WINDOW", 3600))
 
 
 def is_loopback(host: str) -> bool:
@@ -55,16 +96,62 @@ class Access:
     read_only: bool = False
     login: bool = True  # False: --no-login, or no users on loopback; everyone may do what the mode allows
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(240, 60.0))
+    by_name: Backoff = field(default_factory=lambda: Backoff(5))
+    by_address: Backoff = field(default_factory=lambda: Backoff(20))
+    checks: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    check_wait: float = 2.0  # seconds a login waits for a free check before it is told the server is busy
 
     @classmethod
     def open(cls, users_file: Path, history_file: Path, read_only: bool = False, no_login: bool = False,
              limiter: RateLimiter | None = None) -> Access:
         login = not no_login and bool(load_users(users_file))
-        return cls(users_file, history_file, read_only, login, limiter or RateLimiter(240, 60.0))
+        return cls(users_file, history_file, read_only, login, limiter or RateLimiter(240, 60.0), **login_limits())
+
+    def login_gate(self, name: str, address: str) -> None:
+        """Refuse a locked-out name or address before any password check: even the right password waits."""
+        for backoff, key, what, whose in ((self.by_name, name, "name", f"le compte « {name} »"),
+                                          (self.by_address, address, "address", f"l’adresse {address}")):
+            if (wait := backoff.wait(key)) > 0:
+                seconds = math.ceil(wait)
+                if backoff.first_refusal(key):
+                    self.audit(name, "login", [], address, f"refused: {what} locked out for {seconds} s")
+                raise LoginRefused(f"Trop d’échecs de connexion pour {whose} : réessayez dans {seconds} s.", wait,
+                                   "locked")
+
+    def log_in(self, name: str, password: str, address: str) -> User:
+        """Check a login, recorded in the history; the user, or LoginRefused. Failures count against the
+        name and the address; a success clears the name's."""
+        name = name.strip()[:64]
+        self.login_gate(name, address)
+        if not self.checks.acquire(timeout=self.check_wait):
+            logger.warning("login of %r from %s refused: every password check slot stayed busy", name, address)
+            raise LoginRefused("Trop de connexions en cours : réessayez dans quelques secondes.", self.check_wait,
+                               "busy")
+        try:
+            user = authenticate(load_users(self.users_file), name, password)
+        finally:
+            self.checks.release()
+        if user is None:
+            wait = max(self.by_name.fail(name), self.by_address.fail(address))
+            self.audit(name, "login", [], address, "refused: wrong name or password")
+            later = f" Trop d’échecs : réessayez dans {math.ceil(wait)} s." if wait else ""
+            raise LoginRefused("Nom ou mot de passe incorrect." + later, wait)
+        self.by_name.succeed(name)
+        self.audit(name, "login", [], address, "ok")
+        return user
 
     def authenticate(self, name: str, password: str) -> bool:
-        """Gradio's login check."""
-        return authenticate(load_users(self.users_file), name, password) is not None
+        """Gradio's login check, should a login reach Gradio itself (ui/guard.py answers /login first)."""
+        try:
+            return self.log_in(name, password, "?") is not None
+        except LoginRefused:
+            return False
+
+    def stamp(self, name: str) -> str | None:
+        """What a session stays valid for: the user's hash now (None once removed), so `veille user remove`
+        or a new password ends the sessions opened before."""
+        user = load_users(self.users_file).get(name)
+        return user.hash if user else None
 
     def role(self, username: str | None) -> str | None:
         """The role the person has now: None when logins are on and they are not (or no longer) a user."""
