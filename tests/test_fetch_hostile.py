@@ -51,6 +51,16 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(0.4)
         self._redirect("/page" if n >= 5 else f"/slow-hop/{n + 1}")
 
+    def _late_body(self) -> None:  # "Connection: close", no length: http.client closes before the body
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        time.sleep(0.2)
+        self.wfile.write(PAGE * 100)
+        self.close_connection = True
+
     def _hop(self) -> None:
         self._redirect("/page")
 
@@ -99,7 +109,7 @@ class _Server(ThreadingHTTPServer):
 
 class Hostile:
     """A loopback HTTP server whose paths misbehave: /page, /drip-body, /drip-headers, /stall, /slow-hop/N,
-    /hop/N (redirects to /page), /etag (304 when sent its ETag). `seen` holds (path, Host header)."""
+    /hop/N (redirects to /page), /late-body, /etag (304 when sent its ETag). `seen` holds (path, Host header)."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str]] = []
@@ -155,6 +165,11 @@ def test_a_prompt_server_is_fetched_through_a_redirect_under_a_short_deadline(ho
                                                                                private_ok: None) -> None:
     got = fetch(hostile.base + "hop/1", timeout=2.0)
     assert got.body == PAGE and got.url == hostile.base + "page" and got.status == 200
+
+
+def test_a_body_sent_after_the_headers_until_the_connection_closes_is_read_whole(hostile: Hostile,
+                                                                                 private_ok: None) -> None:
+    assert fetch(hostile.base + "late-body", timeout=2.0).body == PAGE * 100
 
 
 # --- the address checked is the address connected to ----------------------------------------------------

@@ -72,32 +72,47 @@ class _Reader(io.RawIOBase):
     """The socket as http.client reads it: every read waits at most the time left, so headers and chunked
     bodies dripped a byte at a time are cut at the deadline too."""
 
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self.sock, self.deadline = sock, deadline
+    def __init__(self, owner: _Socket) -> None:
+        self.owner = owner
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        self.sock.settimeout(self.deadline.left())
-        return self.sock.recv_into(buffer)
+        self.owner.sock.settimeout(self.owner.deadline.left())
+        return self.owner.sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.owner.release()
+        super().close()
 
 
 class _Socket:
-    """What http.client needs of a socket (sendall, makefile, close), each bounded by the deadline."""
+    """What http.client needs of a socket (sendall, makefile, close), each bounded by the deadline. Like a
+    real socket, it stays open until the readers made from it are closed: http.client closes the
+    connection as soon as the headers say the server will, and reads the body afterwards."""
 
     def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self.sock, self.deadline = sock, deadline
+        self.sock, self.deadline, self.readers, self.closing = sock, deadline, 0, False
 
     def sendall(self, data: bytes) -> None:
         self.sock.settimeout(self.deadline.left())  # CPython's sendall keeps one deadline for the whole call
         self.sock.sendall(data)
 
     def makefile(self, mode: str = "rb", buffering: int = -1) -> io.BufferedReader:
-        return io.BufferedReader(_Reader(self.sock, self.deadline))
+        self.readers += 1
+        return io.BufferedReader(_Reader(self))
+
+    def release(self) -> None:
+        self.readers -= 1
+        if self.closing and not self.readers:
+            self.sock.close()
 
     def close(self) -> None:
-        self.sock.close()
+        self.closing = True
+        if not self.readers:
+            self.sock.close()
 
 
 class _Connection(http.client.HTTPConnection):
@@ -143,6 +158,7 @@ def fetch(url: str, accept: tuple[str, ...] = HTML_TYPES, max_bytes: int = MAX_B
                     conditional = any(h.lower() in ("if-none-match", "if-modified-since") for h in headers or {})
                     return _read(target.url, response, accept, max_bytes, deadline, conditional)
             finally:
+                response.close()
                 connection.close()
         except TimeoutError:
             raise FetchError(f"{seen[0]}: no complete answer within {deadline.seconds:g} s (the whole fetch, "
