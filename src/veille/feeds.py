@@ -5,6 +5,11 @@ fetched once: again only when the feed says it changed (its updated date, title 
 re-indexed only if the page's article text changed. Two entries with the same article text (one story
 in two feeds) are stored once. Every fetch goes through fetch.py's rules; every failure is reported with
 its reason and changes nothing else.
+
+A feed cannot make one update run for hours: an update fetches at most `feed_max_entries` pages (the
+rest wait, counted as `left`); a page that failed is tried again only after a back-off that doubles
+(counted as `waiting` meanwhile); and a feed is asked for with the ETag and date of its last answer, so
+an unchanged feed answers 304 and costs no parsing and no page fetch.
 """
 
 from __future__ import annotations
@@ -13,15 +18,20 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, VeilleError
 from .extract import Extracted, page_article, slug
 from .fetch import FEED_TYPES, FetchError, check_url, fetch
+from .settings import load_settings
 
 STATE = Path(".veille") / "feeds.json"
+# An entry whose page failed is tried again after an hour, then two, four... at most a week later, and
+# given up when its feed no longer lists it: a dead link costs one fetch now and then, not one an update.
+BACKOFF_FIRST = 3600
+BACKOFF_MAX = 7 * 24 * 3600
 
 
 @dataclass
@@ -31,21 +41,25 @@ class FeedReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
+    not_modified: int = 0  # feeds that answered 304 to their ETag or date: not parsed again
+    waiting: int = 0  # entries that failed before and wait out their back-off: not fetched this time
+    left: int = 0  # entries over this update's cap (settings.feed_max_entries): fetched by the next one
 
     def to_dict(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
-                "failed": self.failed, "sources": {"new": self.new, "updated": self.updated}}
+                "failed": self.failed, "not_modified": self.not_modified, "waiting": self.waiting,
+                "left": self.left, "sources": {"new": self.new, "updated": self.updated}}
 
 
 def load_state(corpus: Path) -> dict[str, Any]:
     path = corpus / STATE
     if not path.is_file():
-        return {"feeds": {}, "seen": {}}
+        return {"feeds": {}, "seen": {}, "failed": {}}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{path} is damaged ({e}); move it away and add the feeds again") from None
-    return {"feeds": data.get("feeds", {}), "seen": data.get("seen", {})}
+    return {"feeds": data.get("feeds", {}), "seen": data.get("seen", {}), "failed": data.get("failed", {})}
 
 
 def save_state(corpus: Path, state: dict[str, Any]) -> None:
@@ -115,54 +129,105 @@ def fetch_page(url: str, date: str | None = None, max_bytes: int = 5_000_000) ->
     return page
 
 
-def collect(corpus: Path, progress: bool = False, max_bytes: int = 5_000_000,
-            ) -> tuple[list[Extracted], FeedReport, dict[str, Any]]:
-    """What every feed brings that is new or changed, and the report; the state to save once indexed."""
+class _Update:
+    """One update's walk over the feeds' entries: what it fetched, what waits, and the state it leaves."""
+
+    def __init__(self, state: dict[str, Any], limit: int, now: datetime, max_bytes: int) -> None:
+        self.seen: dict[str, Any] = state["seen"]
+        self.failures: dict[str, Any] = state["failed"]
+        self.texts = {v["text_sha256"]: k for k, v in self.seen.items() if "text_sha256" in v}
+        self.limit, self.now, self.max_bytes, self.fetched = limit, now, max_bytes, 0
+        self.report, self.out = FeedReport(), []
+
+    def entry(self, name: str, item: dict[str, Any]) -> bool:
+        """Take one entry of a feed; True when it stays pending (over the cap, backing off or failed)."""
+        link, sig, report = item["link"], item["sig"], self.report
+        known = self.seen.get(link)
+        if known and known.get("signatures", {}).get(name) == sig:  # this feed says nothing changed
+            report.unchanged += 1
+            return False
+        failure = self.failures.get(link)
+        if failure and datetime.fromisoformat(failure["retry"]) > self.now:
+            report.waiting += 1
+            return True
+        if self.fetched >= self.limit:
+            report.left += 1
+            return True
+        self.fetched += 1
+        try:
+            page = fetch_page(link, item.get("date"), self.max_bytes)
+        except VeilleError as e:
+            report.failed.append({"url": link, "reason": str(e)})
+            count = (failure or {}).get("count", 0) + 1
+            wait = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
+            self.failures[link] = {"count": count, "reason": str(e),
+                                   "retry": (self.now + timedelta(seconds=wait)).isoformat(timespec="seconds")}
+            return True
+        self.failures.pop(link, None)
+        digest = hashlib.sha256(page.text.encode()).hexdigest()
+        signatures = {**(known or {}).get("signatures", {}), name: sig}
+        if known and known.get("text_sha256") == digest or self.texts.get(digest, link) != link:
+            self.seen[link] = {**(known or {}), "signatures": signatures, "text_sha256": digest,
+                               "source": (known or {}).get("source") or self.seen[self.texts[digest]].get("source")}
+            report.unchanged += 1  # the same article text: already indexed (here or from another entry)
+            return False
+        (report.updated if known else report.new).append(page.name)
+        self.seen[link] = {"signatures": signatures, "text_sha256": digest, "source": page.name}
+        self.texts[digest] = link
+        self.out.append(page)
+        return False
+
+
+def _entries(feed: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The feed's entries as {link, sig, date}, asked for with the validators of the last answer; None when
+    the server says the feed has not changed since (HTTP 304)."""
+    import feedparser
+
+    ask = {"If-None-Match": feed.get("etag"), "If-Modified-Since": feed.get("last_modified")}
+    got = fetch(feed["url"], accept=FEED_TYPES, headers={k: v for k, v in ask.items() if v})
+    if got.status == 304:
+        return None
+    parsed = feedparser.parse(got.body, response_headers={"content-location": got.url})
+    if not parsed.entries and (parsed.bozo or not parsed.feed):
+        reason = getattr(parsed, "bozo_exception", None) or "no entries"
+        raise FetchError(f"{feed['url']}: not an RSS or Atom feed ({reason})")
+    feed.update(etag=got.etag, last_modified=got.last_modified)
+    return [{"link": e["link"], "sig": _signature(e), "date": _entry_date(e)} for e in parsed.entries if e.get("link")]
+
+
+def collect(corpus: Path, progress: bool = False, max_bytes: int = 5_000_000, max_entries: int | None = None,
+            now: datetime | None = None) -> tuple[list[Extracted], FeedReport, dict[str, Any]]:
+    """What every feed brings that is new or changed, and the report; the state to save once indexed.
+    At most `max_entries` pages are fetched (settings.feed_max_entries); the rest, and entries that
+    failed and wait out their back-off, stay in their feed's `pending` list for the next update, which
+    works through it even when the feed itself answers 304."""
     from tqdm import tqdm
 
-    state, report = load_state(corpus), FeedReport()
-    report.feeds = len(state["feeds"])
-    seen: dict[str, Any] = state["seen"]
-    texts = {v["text_sha256"]: k for k, v in seen.items() if "text_sha256" in v}
-    out: list[Extracted] = []
+    state = load_state(corpus)
+    limit = load_settings().feed_max_entries if max_entries is None else max_entries
+    run = _Update(state, limit, now or datetime.now(UTC), max_bytes)
+    run.report.feeds = len(state["feeds"])
     for name, feed in state["feeds"].items():
         try:
-            entries = parse_feed(feed["url"]).entries
+            entries = _entries(feed)
         except VeilleError as e:
-            report.failed.append({"url": feed["url"], "reason": str(e)})
+            run.report.failed.append({"url": feed["url"], "reason": str(e)})
             continue
-        for entry in tqdm(entries, desc=name, unit="entry", disable=not progress):
-            link = entry.get("link")
-            if not link:
-                continue
-            sig = _signature(entry)
-            known = seen.get(link)
-            if known and known.get("signatures", {}).get(name) == sig:  # this feed says nothing changed
-                report.unchanged += 1
-                continue
-            try:
-                page = fetch_page(link, _entry_date(entry), max_bytes)
-            except VeilleError as e:
-                report.failed.append({"url": link, "reason": str(e)})
-                continue
-            digest = hashlib.sha256(page.text.encode()).hexdigest()
-            signatures = {**(known or {}).get("signatures", {}), name: sig}
-            if known and known.get("text_sha256") == digest or texts.get(digest, link) != link:
-                seen[link] = {**(known or {}), "signatures": signatures, "text_sha256": digest,
-                              "source": (known or {}).get("source") or seen[texts[digest]].get("source")}
-                report.unchanged += 1  # the same article text: already indexed (here or from another entry)
-                continue
-            (report.updated if known else report.new).append(page.name)
-            seen[link] = {"signatures": signatures, "text_sha256": digest, "source": page.name}
-            texts[digest] = link
-            out.append(page)
-    return out, report, state
+        if entries is None:
+            run.report.not_modified += 1
+            entries = feed.get("pending", [])
+        feed["pending"] = [item for item in tqdm(entries, desc=name, unit="entry", disable=not progress)
+                           if run.entry(name, item)]
+    waiting = {item["link"] for feed in state["feeds"].values() for item in feed.get("pending", [])}
+    state["failed"] = {link: f for link, f in run.failures.items() if link in waiting}  # gone from every feed
+    return run.out, run.report, state
 
 
-def update(corpus: Path, store: Any, progress: bool = False, max_bytes: int = 5_000_000) -> FeedReport:
+def update(corpus: Path, store: Any, progress: bool = False, max_bytes: int = 5_000_000,
+           max_entries: int | None = None, now: datetime | None = None) -> FeedReport:
     """Fetch what is new, then `store(articles)` (the index's add_extracted, replacing changed pages);
     the feeds' state is saved only once the articles are indexed, so a failed build loses nothing."""
-    items, report, state = collect(corpus, progress, max_bytes)
+    items, report, state = collect(corpus, progress, max_bytes, max_entries, now)
     if items:
         store(items)
     save_state(corpus, state)

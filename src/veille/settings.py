@@ -84,6 +84,9 @@ class Settings:
     ask_limit: int = 240
     ask_window: float = 60.0
     max_upload_files: int = 20
+    # Feeds: at most this many entry pages fetched by one `veille feed update` (all feeds together), so a
+    # feed of 10,000 entries cannot hold one request for hours; the rest wait for the next update.
+    feed_max_entries: int = 50
 
     def __post_init__(self) -> None:
         """Refuse a value veille cannot use once, here, rather than at the first question."""
@@ -122,7 +125,7 @@ CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "llm_answe
 DENSE_WEIGHTS = {"multilingual-e5-small": 0.5, "embeddinggemma-300m": 0.6}
 DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
-            "ask_limit", "ask_window", "max_upload_files")
+            "ask_limit", "ask_window", "max_upload_files", "feed_max_entries")
 FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))  # dense_weight may also be -1 (the model's own)
 
 

@@ -1,0 +1,149 @@
+"""A feed cannot make one update run for hours, for real on loopback: an update fetches at most
+feed_max_entries pages and leaves the rest for the next; a page that failed waits out a doubling back-off;
+an unchanged feed answers 304 to its ETag and no entry is fetched."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from newsroom import article_page, atom
+from veille.errors import InputError
+from veille.feeds import add_feed, load_state, update
+from veille.settings import load_settings
+
+T0 = datetime(2024, 11, 5, 8, 0, tzinfo=UTC)
+
+
+class FeedSite:
+    """One Atom feed at /feed.xml with an ETag (its version), answering 304 to that ETag; its entries'
+    pages at /p/<n>; /gone/<n> answer 404. `hits` counts requests by path; `asked` the If-None-Match sent."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str]] = []
+        self.version = 1
+        self.hits: dict[str, int] = {}
+        self.asked: list[str | None] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                if self.path == "/feed.xml":
+                    site.asked.append(self.headers.get("If-None-Match"))
+                    if self.headers.get("If-None-Match") == f'"v{site.version}"':
+                        self.send_response(304)
+                        self.end_headers()
+                        return
+                    self._send("application/atom+xml", atom(site.base, site.entries), ETag=f'"v{site.version}"')
+                elif self.path.startswith("/p/"):
+                    n = self.path.rsplit("/", 1)[1]
+                    self._send("text/html; charset=utf-8", article_page(
+                        f"Dépêche numéro {n}", "2024-11-05", "Rédaction",
+                        [f"Le conseil municipal a voté la délibération numéro {n} jeudi soir, à l'unanimité."],
+                        site.base + f"p/{n}"))
+                else:
+                    self.send_error(404)
+
+            def _send(self, ctype: str, text: str, **headers: str) -> None:
+                body = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def publish(self, paths: list[str]) -> None:
+        self.entries = [(p, f"Dépêche {p}", "2024-11-05T08:00:00Z") for p in paths]
+        self.version += 1
+
+    def pages_fetched(self) -> int:
+        return sum(n for path, n in self.hits.items() if path != "/feed.xml")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedSite]:
+    monkeypatch.setenv("VEILLE_FETCH_PRIVATE", "1")
+    news = FeedSite()
+    yield news
+    news.close()
+
+
+def _update(corpus: Path, now: datetime = T0, **kwargs: object) -> tuple[dict, list]:
+    stored: list = []
+    report = update(corpus, stored.extend, now=now, **kwargs)  # type: ignore[arg-type]
+    return report.to_dict(), stored
+
+
+def test_an_update_fetches_at_most_the_cap_and_leaves_the_rest_for_the_next(
+        site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_FEED_MAX_ENTRIES", "10")
+    site.publish([f"p/{n}" for n in range(25)])
+    add_feed(tmp_path, site.base + "feed.xml", "fil")
+    counts = []
+    for _ in range(4):
+        before = site.pages_fetched()
+        report, stored = _update(tmp_path)
+        counts.append((report["new"], report["left"], len(stored), site.pages_fetched() - before))
+    assert counts == [(10, 15, 10, 10), (10, 5, 10, 10), (5, 0, 5, 5), (0, 0, 0, 0)]
+    assert site.asked[-1] == f'"v{site.version}"'  # the later updates worked from the state, the feed said 304
+
+
+def test_a_failed_entry_waits_out_a_doubling_backoff(site: FeedSite, tmp_path: Path) -> None:
+    site.publish(["p/1", "gone/1"])
+    add_feed(tmp_path, site.base + "feed.xml", "fil")
+    first, _ = _update(tmp_path)
+    assert first["new"] == 1 and [f["url"] for f in first["failed"]] == [site.base + "gone/1"]
+    assert "HTTP 404" in first["failed"][0]["reason"]
+    site.version += 1  # the feed answers 200 again, with the same entries
+    steps = [(T0 + timedelta(minutes=30), "waiting"), (T0 + timedelta(hours=1, minutes=1), "failed"),
+             (T0 + timedelta(hours=2), "waiting"), (T0 + timedelta(hours=3, minutes=2), "failed")]
+    for now, expected in steps:
+        report, _ = _update(tmp_path, now)
+        got = "failed" if report["failed"] else "waiting" if report["waiting"] == 1 else "?"
+        assert got == expected, (now, report)
+    assert site.hits["/gone/1"] == 3 and site.hits["/p/1"] == 1
+    failure = load_state(tmp_path)["failed"][site.base + "gone/1"]
+    assert failure["count"] == 3 and "HTTP 404" in failure["reason"]
+    site.publish(["p/1"])  # the feed drops the dead link: its failure is forgotten
+    _update(tmp_path, T0 + timedelta(days=30))
+    assert load_state(tmp_path)["failed"] == {}
+
+
+def test_an_unchanged_feed_answers_304_and_no_entry_is_fetched(site: FeedSite, tmp_path: Path) -> None:
+    site.publish(["p/1", "p/2"])
+    add_feed(tmp_path, site.base + "feed.xml", "fil")
+    first, _ = _update(tmp_path)
+    assert first["new"] == 2 and first["not_modified"] == 0
+    before = site.pages_fetched()
+    second, stored = _update(tmp_path)
+    assert site.asked[-1] == f'"v{site.version}"' and second["not_modified"] == 1
+    assert (second["new"], stored, site.pages_fetched()) == (0, [], before)
+    site.publish(["p/3", "p/1", "p/2"])  # a new entry: a new ETag, the feed is read again
+    third, stored = _update(tmp_path)
+    assert third["not_modified"] == 0 and third["new"] == 1 and site.hits["/p/3"] == 1
+
+
+def test_the_cap_is_a_positive_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().feed_max_entries == 50
+    monkeypatch.setenv("VEILLE_FEED_MAX_ENTRIES", "0")
+    with pytest.raises(InputError, match="VEILLE_FEED_MAX_ENTRIES"):
+        load_settings()
