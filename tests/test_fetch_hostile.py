@@ -6,11 +6,15 @@ that carries an IPv4 address inside, through the one address filter."""
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -111,13 +115,17 @@ class Hostile:
     """A loopback HTTP server whose paths misbehave: /page, /drip-body, /drip-headers, /stall, /slow-hop/N,
     /hop/N (redirects to /page), /late-body, /etag (304 when sent its ETag). `seen` holds (path, Host header)."""
 
-    def __init__(self) -> None:
+    def __init__(self, certificate: Path | None = None) -> None:
         self.seen: list[tuple[str, str]] = []
         self.stop = threading.Event()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.site = self
+        if certificate:  # https, its certificate (and key) in one file
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}/"
+        self.base = f"{'https' if certificate else 'http'}://127.0.0.1:{self.port}/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -222,6 +230,33 @@ def test_a_name_for_loopback_is_fetched_with_the_variable_and_its_host_header(ho
 def test_odd_spellings_of_loopback_are_refused(spelling: str, private_refused: None) -> None:
     with pytest.raises(FetchError, match="private, loopback or link-local"):
         check_url(f"http://{spelling}/")
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hostile, Path]]:
+    """An https server on loopback whose certificate names localhost only (no IP address)."""
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command to make a test certificate")
+    pem = tmp_path_factory.mktemp("tls") / "localhost.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(pem), "-out", str(pem)],
+                   check=True, capture_output=True)
+    server = Hostile(certificate=pem)
+    yield server, pem
+    server.close()
+
+
+def test_https_is_verified_for_the_host_name_while_connecting_to_the_checked_address(
+        secure: tuple[Hostile, Path], private_ok: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    server, pem = secure
+    with pytest.raises(FetchError, match="certificate verify failed"):  # not trusted yet
+        fetch(f"https://localhost:{server.port}/page", timeout=2.0)
+    monkeypatch.setenv("SSL_CERT_FILE", str(pem))  # trust it, as a system trusts a public authority
+    got = fetch(f"https://localhost:{server.port}/hop/1", timeout=2.0)
+    assert got.body == PAGE and got.url == f"https://localhost:{server.port}/page"
+    assert server.seen[-1] == ("/page", f"localhost:{server.port}")  # SNI and Host name the host, not the IP
+    with pytest.raises(FetchError, match="certificate verify failed.*mismatch"):  # the same server by its IP
+        fetch(f"https://127.0.0.1:{server.port}/page", timeout=2.0)
 
 
 # --- the URL is parsed once, and the odd ones refused ---------------------------------------------------
