@@ -130,7 +130,7 @@ def resolve(target: Target, original: str) -> list[tuple[int, tuple]]:
     for family, _, _, _, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
-        if not allowed and not is_public(sockaddr[0]):
+        if not allowed and not is_public(str(sockaddr[0])):
             raise FetchError(f"{original}: {target.host} is a private, loopback or link-local address "
                              f"({sockaddr[0]}); veille does not fetch those unless VEILLE_FETCH_PRIVATE=1")
         if (family, sockaddr) not in found:

@@ -137,7 +137,7 @@ class _Update:
         self.failures: dict[str, Any] = state["failed"]
         self.texts = {v["text_sha256"]: k for k, v in self.seen.items() if "text_sha256" in v}
         self.limit, self.now, self.max_bytes, self.fetched = limit, now, max_bytes, 0
-        self.report, self.out = FeedReport(), []
+        self.report, self.out = FeedReport(), list[Extracted]()
 
     def entry(self, name: str, item: dict[str, Any]) -> bool:
         """Take one entry of a feed; True when it stays pending (over the cap, backing off or failed)."""
