@@ -43,14 +43,17 @@ def build_app(index: Index, mode: str | None = None, access: Access | None = Non
     # seconds (docs/BENCHMARKS.md). `veille serve --mode llm` makes the model the default.
     mode = mode or "extractive"
     with gr.Blocks(title="veille") as app:
-        status = gr.Markdown(status_md(index), elem_id="status")
+        status = gr.Markdown(lambda: status_md(index), elem_id="status")  # read at each page load
         whoami = gr.HTML("", elem_id="whoami")
         notice = gr.HTML("", elem_id="notice")
         asked = gr.State([])
         with gr.Tab("Questions", id="chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=320):
-                    chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat", sanitize_html=False)
+                    # Our HTML only: answers are built by render.py with every article character escaped, and
+                    # Markdown and LaTeX are off, so an article's `![…](…)` or `$$\\href…$$` stays text.
+                    chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat", render_markdown=False,
+                                      latex_delimiters=[], sanitize_html=True)
                     with gr.Row():
                         question = gr.Textbox(placeholder="Posez une question sur les articles…", show_label=False,
                                               scale=5, elem_id="question", max_length=MAX_QUESTION * 6)
@@ -74,8 +77,9 @@ def build_app(index: Index, mode: str | None = None, access: Access | None = Non
             quote = gr.Textbox(label="Citation à retrouver", placeholder="« C'est notre affaire »", elem_id="quote")
             find = gr.Button("Chercher", variant="primary", elem_id="find")
             found = gr.HTML(elem_id="matches")
-        with gr.Tab("Articles", id="articles"):
-            table = gr.Dataframe(articles_rows(index), headers=["Titre", "Date", "Site", "Passages", "Fichier"],
+        with gr.Tab("Articles", id="articles") as articles_tab:
+            table = gr.Dataframe(lambda: articles_rows(index),  # read at each page load
+                                 headers=["Titre", "Date", "Site", "Passages", "Fichier"],
                                  interactive=False, wrap=True, elem_id="articles", max_chars=140,
                                  column_widths=["44%", "14%", "14%", "8%", "20%"], show_search="search")
             # Hidden until the page knows who it serves; the handlers check again on the server.
@@ -101,8 +105,11 @@ def build_app(index: Index, mode: str | None = None, access: Access | None = Non
                             add_feed = gr.Button("Suivre", elem_id="feed-btn")
                             update = gr.Button("Mettre à jour les flux", elem_id="feeds-update-btn")
                 with gr.Row():
-                    to_remove = gr.Dropdown([a["source"] for a in index.articles()], label="Article à retirer",
-                                            elem_id="remove-choice")
+                    # Choices are refreshed on load, on the tab and after every change; the server checks the
+                    # name against the index at the time of the remove, so a newer article is never refused.
+                    to_remove = gr.Dropdown([a["source"] for a in index.articles()], value=None,
+                                            label="Article à retirer", elem_id="remove-choice",
+                                            allow_custom_value=True)
                     remove = gr.Button("Retirer de l’index", variant="stop", elem_id="remove-btn")
 
         chat_io = ([question, chat, asked, answer_mode, since, until, source], [chat, cards, question, asked, notice])
@@ -125,6 +132,8 @@ def build_app(index: Index, mode: str | None = None, access: Access | None = Non
         gr.api(h.cite_json, api_name="cite")
         gr.api(h.status_json, api_name="status")
         app.load(h.session, None, [editing, whoami], api_name="session", **private)
+        app.load(h.refresh, None, [table, status, to_remove], api_name="articles_load", **private)
+        articles_tab.select(h.refresh, None, [table, status, to_remove], api_name="articles_tab", **private)
 
     return app
 

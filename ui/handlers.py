@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui.render import answer_html, articles_rows, cards_html, error_html, matches_html, report_md, status_md
+from ui.render import answer_html, articles_rows, cards_html, error_html, matches_html, report_md, status_md, text_html
 from veille import Answer, Index, VeilleError
 from veille.access import Access, AccessDenied
 from veille.audit import history_path, summary
@@ -55,7 +55,7 @@ class Handlers:
             q = self.check(question)
             where = Where.of(since, until, source)
             turn = len(asked) + 1
-            chat = [*chat, {"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
+            chat = [*chat, {"role": "user", "content": text_html(q)}, {"role": "assistant", "content": "…"}]
             answer, draft = None, ""
             for item in self.index.ask_stream(q, asked, mode, where):
                 if isinstance(item, Answer):

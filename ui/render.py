@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 from typing import Any
 
 from veille import Answer, Index, QuoteMatch
@@ -45,19 +46,30 @@ JS = """
 
 
 # -- rendering (pure functions of veille's types)
+def text_html(text: str) -> str:
+    """Article (or user) text as inert HTML: escaped, line breaks kept. The chat renders neither Markdown
+    nor LaTeX (app.py), so `![x](http://…)`, `[x](javascript:…)` or `$$\\href{…}$$` stay characters."""
+    return html.escape(text, quote=True).replace("\n", "<br>")
+
+
 def answer_html(answer: Answer, turn: int) -> str:
-    """The answer with each [n] a link to its card."""
-    text = html.escape(answer.text, quote=False)
+    """The answer with each [n] that names one of its citations a link to its card: a link in the chat is
+    always one veille made, never one an article's text brought."""
+    text = text_html(answer.text)
     if answer.short and not answer.abstained:  # the answer opens with its short answer: in bold
-        short = html.escape(answer.short, quote=False)
+        short = text_html(answer.short)
         if text.startswith(short):
             text = f'<b class="veille-short">{short}</b>{text[len(short):]}'
-    text = re.sub(r"\[(\d+)\]",
-                  lambda m: f'<a class="veille-marker" href="#cite-{turn}-{m.group(1)}">[{m.group(1)}]</a>', text)
+    cited = {str(c.n) for c in answer.citations}
+
+    def marker(m: re.Match[str]) -> str:
+        n = m.group(1)
+        return f'<a class="veille-marker" href="#cite-{turn}-{n}">[{n}]</a>' if n in cited else m.group(0)
+    text = re.sub(r"\[(\d+)\]", marker, text)
     if answer.abstained:
         return f'<span class="veille-refusal">{text}</span><br><small>Passages les plus proches à droite.</small>'
     if answer.understood:
-        text += f"<br><small>Question comprise : « {html.escape(answer.understood)} »</small>"
+        text += f"<br><small>Question comprise : « {text_html(answer.understood)} »</small>"
     if answer.mode == "llm":
         text += ("<br><small>Le brouillon du modèle n’a pas passé la vérification : réponse extraite des articles."
                  "</small>" if answer.fallback else
@@ -77,10 +89,13 @@ def _highlight(passage: str, start: int, end: int, short: tuple[int, int] | None
 
 
 def _link(url: str | None) -> str:
-    """The original page, opened beside veille (http and https only: never a javascript: address)."""
-    if not url or not url.lower().startswith(("http://", "https://")):
+    """The original page, opened beside veille: only the article's recorded http(s) address with a host, never
+    a javascript: or data: one, nor one whose spaces or control characters could hide where it leads."""
+    parts = urllib.parse.urlsplit(url or "")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(
+            ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url or ""):
         return ""
-    return (f' · <a class="veille-original" href="{html.escape(url, quote=True)}" target="_blank" '
+    return (f' · <a class="veille-original" href="{html.escape(url or "", quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">page d’origine</a>')
 
 
