@@ -104,7 +104,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, seed_dirs: tuple[Path, Path
 def test_a_quoted_article_shows_its_markdown_and_latex_as_text_in_the_page(served: dict, tmp_path: Path) -> None:
     from gradio_client import Client
 
-    Client(served["url"], verbose=False).predict("Éoliennes en mer", HOSTILE, api_name="/paste")
+    title = f"Éoliennes en mer ![t](http://{OUTSIDE}/t.png) <img src=x onerror=alert(1)> [l](javascript:alert(1))"
+    Client(served["url"], verbose=False).predict(title, HOSTILE, api_name="/paste")
     pw, browser = start_browser()
     outside: list[str] = []
     try:
@@ -124,6 +125,9 @@ def test_a_quoted_article_shows_its_markdown_and_latex_as_text_in_the_page(serve
         for selector in ("img", "svg image", "script:not([src])", ".katex", ".mermaid", "code", "strong", "em"):
             assert page.locator(f"#chat .message-row {selector}, #cards {selector}").count() == 0, selector
         page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+        page.get_by_role("tab", name="Articles").click()  # the title, in the table and the remove choices
+        page.locator("#articles", has_text="![t](").wait_for(timeout=30_000)
+        assert page.locator("#articles img, #articles a[href], #articles .katex").count() == 0
     finally:
         browser.close()
         pw.stop()
