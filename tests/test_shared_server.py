@@ -132,10 +132,13 @@ def test_read_only_serves_questions_refuses_every_change_and_limits_asks(copy: d
         new.write_text("Une note\n\nLe texte de la note.\n", encoding="utf-8")
         from gradio_client import handle_file
 
-        for args, api in (((article,), "/remove"), (("Une note", "Le texte."), "/paste"),
-                          (([handle_file(str(new))],), "/upload")):
+        for args, api in (((article,), "/remove"), (("Une note", "Le texte."), "/paste")):
             with pytest.raises(Exception, match="lecture seule"):  # noqa: PT011
                 client.predict(*args, api_name=api)
+        # No file reaches a read-only server's upload cache: the upload is refused (403) before any event runs
+        # (ui/guard.py; tests/test_guard.py reads its message).
+        with pytest.raises(Exception, match="403"):  # noqa: PT011 - httpx's HTTPStatusError, through gradio_client
+            client.predict([handle_file(str(new))], api_name="/upload")
         assert (running["corpus"] / article).is_file() and not (running["corpus"] / "une-note.txt").exists()
         for _ in range(2):
             client.predict("Qui est le porte-parole du Kremlin ?", api_name="/ask")

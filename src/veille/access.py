@@ -49,10 +49,11 @@ def _env_int(name: str, default: int) -> int:
 
 def login_limits() -> dict:
     """Failed logins: VEILLE_LOGIN_TRIES per name (5) and VEILLE_LOGIN_ADDRESS_TRIES per address (20) are
-    free, then each locks for 2 s, 4 s, 8 s... up to 15 min; VEILLE_LOGIN_CHECKS argon2 checks at once (2),
-    each 64 MiB, so a burst of logins cannot exhaust memory."""
-    return {"by_name": Backoff(_env_int("VEILLE_LOGIN_TRIES", 5)),
-            "by_address": Backoff(_env_int("VEILLE_LOGIN_ADDRESS_TRIES", 20)),
+    free, then each locks for VEILLE_LOGIN_LOCK seconds (2), doubling up to 15 min; VEILLE_LOGIN_CHECKS argon2
+    checks at once (2), each 64 MiB, so a burst of logins cannot exhaust memory."""
+    lock = _env_int("VEILLE_LOGIN_LOCK", 2)
+    return {"by_name": Backoff(_env_int("VEILLE_LOGIN_TRIES", 5), lock),
+            "by_address": Backoff(_env_int("VEILLE_LOGIN_ADDRESS_TRIES", 20), lock),
             "checks": threading.BoundedSemaphore(_env_int("VEILLE_LOGIN_CHECKS", 2))}
 
 
@@ -141,11 +142,14 @@ class Access:
         return user
 
     def authenticate(self, name: str, password: str) -> bool:
-        """Gradio's login check, should a login reach Gradio itself (ui/guard.py answers /login first)."""
-        try:
-            return self.log_in(name, password, "?") is not None
-        except LoginRefused:
+        """Gradio's own login check: ui/guard.py answers every /login first (with the lock-outs and the
+        history, log_in), so this only turns Gradio's logins on; it stays bounded all the same."""
+        if not self.checks.acquire(timeout=self.check_wait):
             return False
+        try:
+            return authenticate(load_users(self.users_file), name, password) is not None
+        finally:
+            self.checks.release()
 
     def stamp(self, name: str) -> str | None:
         """What a session stays valid for: the user's hash now (None once removed), so `veille user remove`
