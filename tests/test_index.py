@@ -154,8 +154,9 @@ def test_uploaded_files_are_checked_before_anything_is_written(own_index: Index,
         own_index.add([bad])
     assert not (own_index.corpus / "binaire.txt").exists()
     shutil.copy(own_index.corpus / "001_567d18c58954b188.txt", tmp_path / "copie.txt")
-    report = own_index.add([tmp_path / "copie.txt"])
-    assert report.duplicates and report.embedded_chunks == 0
+    with pytest.raises(InputError, match="copie.txt holds the same text as 001_567d18c58954b188.txt"):
+        own_index.add([tmp_path / "copie.txt"])  # an indexed article's text under another name adds nothing
+    assert not (own_index.corpus / "copie.txt").exists()
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "..", ".hidden.txt", "x\\..\\evil.txt", ""])

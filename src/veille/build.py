@@ -113,9 +113,10 @@ def build(corpus: Path, folder: Path, settings: Settings, embedder: Embedder, pr
     if prev and prev.manifest.get("chunker") != chunker:
         log.warning("chunker settings changed: rebuilding from scratch")
         prev = None
-    articles, skipped, duplicates = read_corpus(corpus, settings.max_file_bytes)
-    current = {a.source: a for a in articles}
     old: dict[str, Any] = prev.manifest["articles"] if prev else {}
+    # an article already indexed wins over a newcomer with its text, whatever the order of their names
+    articles, skipped, duplicates = read_corpus(corpus, settings.max_file_bytes, first=set(old))
+    current = {a.source: a for a in articles}
     added = [s for s in current if s not in old]
     updated = [s for s in current if s in old and old[s]["sha256"] != current[s].sha256]
     removed = [s for s in old if s not in current]

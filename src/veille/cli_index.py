@@ -64,13 +64,11 @@ def index_add(items: tuple[str, ...], index_dir: Path | None, as_json: bool) -> 
         raise InputError(f"no such file: {', '.join(missing)} (a page needs its http:// or https:// address)")
     index = open_index(index_dir)
 
-    def change():  # noqa: ANN202
-        if urls:
-            from .feeds import fetch_page
+    def change():  # noqa: ANN202 - pages and files: one change, checked whole before anything is written
+        from .feeds import fetch_page
 
-            pages = [fetch_page(u, max_bytes=index.settings.max_file_bytes) for u in urls]
-            index.add_extracted(pages, replace=True, update=False)
-        return index.add(paths, progress=True)
+        pages = [fetch_page(u, max_bytes=index.settings.max_file_bytes) for u in urls]
+        return index.add(paths, progress=True, pages=pages)
 
     print_report(audited(index_dir, "add", [*urls, *(p.name for p in paths)], change), as_json)
 

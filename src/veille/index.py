@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +12,9 @@ from .build import State, build, load_state
 from .embed import Embedder, SentenceTransformerEmbedder, TokenStates, resolve_backend
 from .errors import InputError
 from .ingest import html_to_text
-from .intake import move_out, stage_file, write_extracted, write_texts
+from .intake import Change, check, incoming, move_out, write
 from .settings import Settings, load_settings
-from .store import locked, tidy
+from .store import locked, read_manifest, tidy
 from .terms import Vocabulary
 from .types import Answer, BuildReport, Chunk, Hit, QuoteMatch
 
@@ -203,35 +204,45 @@ class Index:
         self._state = load_state(self.folder, self.embedder, self.settings)
         return report
 
-    def add(self, paths: list[Path], progress: bool = False) -> BuildReport:
+    def add(self, paths: list[Path], progress: bool = False, pages: Sequence[Any] = ()) -> BuildReport:
         """Copy article files into the corpus folder (HTML as its article text, PDF as its text layer with
-        its pages) and index them."""
-        pdfs = [p for p in map(Path, paths) if p.suffix.lower() == ".pdf"]
-        others = [(p.name, p.read_bytes()) for p in map(Path, paths) if p not in pdfs]
-        if pdfs:
-            from .extract import pdf_article
+        its pages), with fetched `pages` (extract.Extracted), and index them: one change, all or nothing."""
+        from .extract import pdf_article
 
-            for name, data in others:  # every file checked before any is written
-                stage_file(name, data, self.settings.max_file_bytes)
-            self.add_extracted([pdf_article(p.read_bytes(), p.name) for p in pdfs], update=False)
-        return self.add_texts(others, progress)
+        files = [pdf_article(p.read_bytes(), p.name) if p.suffix.lower() == ".pdf" else (p.name, p.read_bytes())
+                 for p in map(Path, paths)]
+        max_bytes = self.settings.max_file_bytes
+        return self._store([*incoming(list(pages), max_bytes, pages=True), *incoming(files, max_bytes)], progress)
 
-    def add_extracted(self, items: list[Any], progress: bool = False, replace: bool = False,
-                      update: bool = True) -> BuildReport | None:
+    def add_extracted(self, items: list[Any], progress: bool = False, replace: bool = False) -> BuildReport:
         """Store extract.Extracted articles (a page, a feed entry, a PDF) with their metadata sidecar, and
-        index them; `replace`: a stored article of the same name is overwritten (a page that changed)."""
-        write_extracted(self.corpus, items, self.settings.max_file_bytes, replace)
-        return self.update(progress) if update else None
+        index them; `replace`: fetched pages (intake.Incoming.page: a page that changed is overwritten, one
+        whose text another article holds is skipped and reported as its duplicate)."""
+        return self._store(incoming(items, self.settings.max_file_bytes, pages=replace), progress)
 
     def add_texts(self, items: list[tuple[str, bytes]], progress: bool = False) -> BuildReport:
         """Add articles given as (file name, content): every one is checked before any is written."""
-        write_texts(self.corpus, items, self.settings.max_file_bytes)
-        return self.update(progress)
+        return self._store(incoming(items, self.settings.max_file_bytes), progress)
 
     def remove(self, sources: list[str], progress: bool = False) -> BuildReport:
         """Take articles out: their files move to the corpus's .removed/ folder, so nothing is lost."""
-        unknown = [s for s in sources if s not in self.manifest["articles"]]
-        if unknown:
-            raise InputError(f"not in the index: {', '.join(unknown)}; `veille index status` lists what is")
-        move_out(self.corpus, sources)
-        return self.update(progress)
+        return self._commit(lambda indexed: (move_out(self.corpus, list(sources), indexed), []), progress)
+
+    def _store(self, staged: list[Any], progress: bool) -> BuildReport:
+        def change(indexed: dict[str, Any]) -> tuple[Any, list[tuple[str, str]]]:
+            keep, skipped = check(self.corpus, staged, indexed)
+            return write(self.corpus, keep), skipped
+        return self._commit(change, progress)
+
+    def _commit(self, change: Change, progress: bool) -> BuildReport:
+        """One change to the corpus under the index's lock: checked against the index as it is now (another
+        process may have changed it), written, and indexed; a build that fails puts the corpus back."""
+        with locked(self.folder, 30.0):
+            undo, skipped = change(read_manifest(self.folder)["articles"])
+            try:
+                report = build(self.corpus, self.folder, self.settings, self.embedder, progress)
+            except BaseException:
+                undo()
+                raise
+        self._state = load_state(self.folder, self.embedder, self.settings)
+        return replace(report, duplicates=(*skipped, *report.duplicates)) if skipped else report

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,10 +216,12 @@ def list_files(corpus: Path) -> list[tuple[Path, str]]:
 
 
 def read_corpus(
-    corpus: Path, max_bytes: int = 5_000_000
+    corpus: Path, max_bytes: int = 5_000_000, first: Collection[str] = ()
 ) -> tuple[list[Article], list[tuple[str, str]], list[tuple[str, str]]]:
-    """Articles of a folder, plus (source, reason) of skipped files and (duplicate, original) pairs."""
-    files = list_files(corpus)
+    """Articles of a folder, plus (source, reason) of skipped files and (duplicate, original) pairs. The
+    sources in `first` (those already indexed) are read first, so that a newcomer with the same text is the
+    duplicate and never takes an indexed article's place, whatever the order of their names."""
+    files = sorted(list_files(corpus), key=lambda f: f[1] not in first)
     if not files:
         raise CorpusError(f"no .txt, .md or .html article in {corpus}; add some or pass --corpus DIR")
     articles: list[Article] = []
