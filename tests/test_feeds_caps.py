@@ -1,11 +1,12 @@
 """A feed cannot make one update run for hours, for real on loopback: an update fetches at most
-feed_max_entries pages and leaves the rest for the next; a page that failed waits out a doubling back-off;
-an unchanged feed answers 304 to its ETag and no entry is fetched."""
+feed_max_entries pages, shared in turn between the feeds, and leaves the rest for the next; a page or a
+feed that failed waits out a doubling back-off; an unchanged feed answers 304 to its ETag and no entry is
+fetched; `veille feed update` says what was left, what waits and what was not modified."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,11 +23,13 @@ T0 = datetime(2024, 11, 5, 8, 0, tzinfo=UTC)
 
 class FeedSite:
     """One Atom feed at /feed.xml with an ETag (its version), answering 304 to that ETag; its entries'
-    pages at /p/<n>; /gone/<n> answer 404. `hits` counts requests by path; `asked` the If-None-Match sent."""
+    pages at /p/<n>; /gone/<n> answer 404; the feed itself answers 500 while `broken`. `hits` counts
+    requests by path; `asked` the If-None-Match sent."""
 
     def __init__(self) -> None:
         self.entries: list[tuple[str, str, str]] = []
         self.version = 1
+        self.broken = False
         self.hits: dict[str, int] = {}
         self.asked: list[str | None] = []
         site = self
@@ -34,7 +37,9 @@ class FeedSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 site.hits[self.path] = site.hits.get(self.path, 0) + 1
-                if self.path == "/feed.xml":
+                if self.path == "/feed.xml" and site.broken:
+                    self.send_error(500)
+                elif self.path == "/feed.xml":
                     site.asked.append(self.headers.get("If-None-Match"))
                     if self.headers.get("If-None-Match") == f'"v{site.version}"':
                         self.send_response(304)
@@ -85,6 +90,20 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedSite]:
     news = FeedSite()
     yield news
     news.close()
+
+
+@pytest.fixture
+def more_sites(site: FeedSite) -> Iterator[Callable[[], FeedSite]]:
+    """More feeds, each on its own loopback server (so each counts its own page fetches)."""
+    made: list[FeedSite] = []
+
+    def make() -> FeedSite:
+        made.append(FeedSite())
+        return made[-1]
+
+    yield make
+    for news in made:
+        news.close()
 
 
 def _update(corpus: Path, now: datetime = T0, **kwargs: object) -> tuple[dict, list]:
@@ -147,3 +166,71 @@ def test_the_cap_is_a_positive_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VEILLE_FEED_MAX_ENTRIES", "0")
     with pytest.raises(InputError, match="VEILLE_FEED_MAX_ENTRIES"):
         load_settings()
+
+
+def test_the_cap_is_shared_between_feeds_so_a_big_first_feed_starves_none(
+        site: FeedSite, more_sites: Callable[[], FeedSite], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_FEED_MAX_ENTRIES", "10")
+    small = more_sites()
+    site.publish([f"p/{n}" for n in range(25)])
+    small.publish([f"p/{n}" for n in range(100, 104)])
+    add_feed(tmp_path, site.base + "feed.xml", "grand")
+    add_feed(tmp_path, small.base + "feed.xml", "petit")
+    report, stored = _update(tmp_path)
+    assert (site.pages_fetched(), small.pages_fetched()) == (6, 4)  # in turn until the small one ran out
+    assert (report["new"], report["left"], len(stored)) == (10, 19, 10)
+    assert [item["link"] for item in load_state(tmp_path)["feeds"]["grand"]["pending"]] == [
+        site.base + f"p/{n}" for n in range(6, 25)]  # the big feed's rest, in its order, for the next update
+
+
+def test_with_more_feeds_than_the_cap_each_update_starts_where_the_last_stopped(
+        site: FeedSite, more_sites: Callable[[], FeedSite], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_FEED_MAX_ENTRIES", "2")
+    sites = [site, more_sites(), more_sites()]
+    for i, news in enumerate(sites):
+        news.publish([f"p/{10 * i + n}" for n in range(3)])
+        add_feed(tmp_path, news.base + "feed.xml", f"fil-{i}")
+    fetched = []
+    for _ in range(5):
+        before = [news.pages_fetched() for news in sites]
+        _update(tmp_path)
+        fetched.append(tuple(news.pages_fetched() - b for news, b in zip(sites, before, strict=True)))
+    assert fetched == [(1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 0), (0, 0, 1)]
+
+
+def test_a_failing_feed_waits_out_a_doubling_backoff_and_a_success_clears_it(site: FeedSite, tmp_path: Path) -> None:
+    site.publish(["p/1"])
+    add_feed(tmp_path, site.base + "feed.xml", "fil")
+    site.broken = True
+    steps = [(T0, "failed"), (T0 + timedelta(minutes=30), "waiting"), (T0 + timedelta(hours=1, minutes=1), "failed"),
+             (T0 + timedelta(hours=2), "waiting"), (T0 + timedelta(hours=3, minutes=2), "failed")]
+    for now, expected in steps:
+        report, _ = _update(tmp_path, now)
+        got = "failed" if report["failed"] else "waiting" if report["waiting_feeds"] == 1 else "?"
+        assert got == expected, (now, report)
+        assert report["new"] == 0 and report["feeds"] == 1
+    assert site.hits["/feed.xml"] == 1 + 3  # added, then once per back-off, not once per update
+    failure = load_state(tmp_path)["feeds"]["fil"]["failure"]
+    assert failure["count"] == 3 and "HTTP 500" in failure["reason"]
+    site.broken = False
+    report, stored = _update(tmp_path, T0 + timedelta(hours=3, minutes=30))
+    assert report["waiting_feeds"] == 1 and site.hits["/feed.xml"] == 4  # still waiting: four hours this time
+    report, stored = _update(tmp_path, T0 + timedelta(hours=7, minutes=3))
+    assert (report["new"], report["waiting_feeds"], report["failed"], len(stored)) == (1, 0, [], 1)
+    assert "failure" not in load_state(tmp_path)["feeds"]["fil"]
+
+
+
+def test_retry_tries_a_failing_feed_and_a_failed_page_again_at_once(site: FeedSite, tmp_path: Path) -> None:
+    site.publish(["gone/1"])
+    add_feed(tmp_path, site.base + "feed.xml", "fil")
+    site.broken = True
+    _update(tmp_path)
+    site.broken = False
+    later = T0 + timedelta(minutes=1)
+    assert _update(tmp_path, later)[0]["waiting_feeds"] == 1 and site.hits["/feed.xml"] == 2
+    report, _ = _update(tmp_path, later, retry=True)
+    assert report["waiting_feeds"] == 0 and site.hits["/feed.xml"] == 3 and site.hits["/gone/1"] == 1
+    assert _update(tmp_path, later)[0]["waiting"] == 1 and site.hits["/gone/1"] == 1
+    report, _ = _update(tmp_path, later, retry=True)
+    assert report["not_modified"] == 1 and site.hits["/gone/1"] == 2

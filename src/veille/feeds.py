@@ -6,32 +6,29 @@ re-indexed only if the page's article text changed. Two entries with the same ar
 in two feeds) are stored once. Every fetch goes through fetch.py's rules; every failure is reported with
 its reason and changes nothing else.
 
-A feed cannot make one update run for hours: an update fetches at most `feed_max_entries` pages (the
-rest wait, counted as `left`); a page that failed is tried again only after a back-off that doubles
-(counted as `waiting` meanwhile); and a feed is asked for with the ETag and date of its last answer, so
-an unchanged feed answers 304 and costs no parsing and no page fetch.
+A feed cannot make one update run for hours: an update fetches at most `feed_max_entries` pages, taken
+from the feeds in turn (the rest wait, counted as `left`); a page or a feed that failed is tried again only
+after a back-off that doubles (counted as `waiting` and `waiting_feeds` meanwhile); and a feed is asked for
+with the ETag and date of its last answer, so an unchanged feed answers 304 and costs no parsing and no page
+fetch. What is remembered between updates, and the turns, are feed_state.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, VeilleError
 from .extract import Extracted, page_article, slug
+from .feed_state import Turns, backing_off, failed, load_state, save_state
 from .fetch import FEED_TYPES, FetchError, check_url, fetch
 from .settings import load_settings
 
-STATE = Path(".veille") / "feeds.json"
-# An entry whose page failed is tried again after an hour, then two, four... at most a week later, and
-# given up when its feed no longer lists it: a dead link costs one fetch now and then, not one an update.
-BACKOFF_FIRST = 3600
-BACKOFF_MAX = 7 * 24 * 3600
+__all__ = ["FeedReport", "add_feed", "collect", "fetch_page", "load_state", "parse_feed", "remove_feed",
+           "save_state", "update"]
 
 
 @dataclass
@@ -43,31 +40,14 @@ class FeedReport:
     failed: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
     not_modified: int = 0  # feeds that answered 304 to their ETag or date: not parsed again
     waiting: int = 0  # entries that failed before and wait out their back-off: not fetched this time
+    waiting_feeds: int = 0  # feeds that failed before and wait out their back-off: not asked for this time
     left: int = 0  # entries over this update's cap (settings.feed_max_entries): fetched by the next one
 
     def to_dict(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
                 "failed": self.failed, "not_modified": self.not_modified, "waiting": self.waiting,
-                "left": self.left, "sources": {"new": self.new, "updated": self.updated}}
-
-
-def load_state(corpus: Path) -> dict[str, Any]:
-    path = corpus / STATE
-    if not path.is_file():
-        return {"feeds": {}, "seen": {}, "failed": {}}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path} is damaged ({e}); move it away and add the feeds again") from None
-    return {"feeds": data.get("feeds", {}), "seen": data.get("seen", {}), "failed": data.get("failed", {})}
-
-
-def save_state(corpus: Path, state: dict[str, Any]) -> None:
-    path = corpus / STATE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+                "waiting_feeds": self.waiting_feeds, "left": self.left,
+                "sources": {"new": self.new, "updated": self.updated}}
 
 
 def parse_feed(url: str) -> Any:
@@ -132,50 +112,68 @@ def fetch_page(url: str, date: str | None = None, max_bytes: int = 5_000_000) ->
 class _Update:
     """One update's walk over the feeds' entries: what it fetched, what waits, and the state it leaves."""
 
-    def __init__(self, state: dict[str, Any], limit: int, now: datetime, max_bytes: int) -> None:
+    def __init__(self, state: dict[str, Any], now: datetime, max_bytes: int, retry: bool) -> None:
         self.seen: dict[str, Any] = state["seen"]
         self.failures: dict[str, Any] = state["failed"]
         self.texts = {v["text_sha256"]: k for k, v in self.seen.items() if "text_sha256" in v}
-        self.limit, self.now, self.max_bytes, self.fetched = limit, now, max_bytes, 0
+        self.now, self.max_bytes, self.retry = now, max_bytes, retry
         self.report, self.out = FeedReport(), list[Extracted]()
+        self.pending: dict[str, list[dict[str, Any]]] = {}  # by feed: entries for a later update, in order
 
-    def entry(self, name: str, item: dict[str, Any]) -> bool:
-        """Take one entry of a feed; True when it stays pending (over the cap, backing off or failed)."""
-        link, sig, report = item["link"], item["sig"], self.report
-        known = self.seen.get(link)
-        if known and known.get("signatures", {}).get(name) == sig:  # this feed says nothing changed
-            report.unchanged += 1
+    def wanted(self, name: str, item: dict[str, Any]) -> bool:
+        """Whether an entry of a feed needs a fetch: not when the feed says it is unchanged, nor while its
+        page waits out a back-off (it stays pending)."""
+        known = self.seen.get(item["link"])
+        if known and known.get("signatures", {}).get(name) == item["sig"]:
+            self.report.unchanged += 1
             return False
-        failure = self.failures.get(link)
-        if failure and datetime.fromisoformat(failure["retry"]) > self.now:
-            report.waiting += 1
-            return True
-        if self.fetched >= self.limit:
-            report.left += 1
-            return True
-        self.fetched += 1
+        if not self.retry and backing_off(self.failures.get(item["link"]), self.now):
+            self.report.waiting += 1
+            self.pending[name].append(item)
+            return False
+        return True
+
+    def take(self, name: str, item: dict[str, Any]) -> None:
+        """Fetch an entry's page: a new or changed article, the same text again, or a failure to retry."""
+        link, sig, report = item["link"], item["sig"], self.report
         try:
             page = fetch_page(link, item.get("date"), self.max_bytes)
         except VeilleError as e:
             report.failed.append({"url": link, "reason": str(e)})
-            count = (failure or {}).get("count", 0) + 1
-            wait = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
-            self.failures[link] = {"count": count, "reason": str(e),
-                                   "retry": (self.now + timedelta(seconds=wait)).isoformat(timespec="seconds")}
-            return True
+            self.failures[link] = failed(self.failures.get(link), str(e), self.now)
+            self.pending[name].append(item)
+            return
         self.failures.pop(link, None)
+        known = self.seen.get(link)
         digest = hashlib.sha256(page.text.encode()).hexdigest()
         signatures = {**(known or {}).get("signatures", {}), name: sig}
         if known and known.get("text_sha256") == digest or self.texts.get(digest, link) != link:
             self.seen[link] = {**(known or {}), "signatures": signatures, "text_sha256": digest,
                                "source": (known or {}).get("source") or self.seen[self.texts[digest]].get("source")}
             report.unchanged += 1  # the same article text: already indexed (here or from another entry)
-            return False
+            return
         (report.updated if known else report.new).append(page.name)
         self.seen[link] = {"signatures": signatures, "text_sha256": digest, "source": page.name}
         self.texts[digest] = link
         self.out.append(page)
-        return False
+
+    def ask(self, feed: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The feed's entries to work through (its pending ones when it answers 304), or None when it
+        waits out a back-off or fails now (its pending entries wait with it)."""
+        if not self.retry and backing_off(feed.get("failure"), self.now):
+            self.report.waiting_feeds += 1
+            return None
+        try:
+            entries = _entries(feed)
+        except VeilleError as e:
+            self.report.failed.append({"url": feed["url"], "reason": str(e)})
+            feed["failure"] = failed(feed.get("failure"), str(e), self.now)
+            return None
+        feed.pop("failure", None)
+        if entries is None:
+            self.report.not_modified += 1
+            return list(feed.get("pending", []))
+        return entries
 
 
 def _entries(feed: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -196,38 +194,39 @@ def _entries(feed: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def collect(corpus: Path, progress: bool = False, max_bytes: int = 5_000_000, max_entries: int | None = None,
-            now: datetime | None = None) -> tuple[list[Extracted], FeedReport, dict[str, Any]]:
+            now: datetime | None = None, retry: bool = False) -> tuple[list[Extracted], FeedReport, dict[str, Any]]:
     """What every feed brings that is new or changed, and the report; the state to save once indexed.
-    At most `max_entries` pages are fetched (settings.feed_max_entries); the rest, and entries that
-    failed and wait out their back-off, stay in their feed's `pending` list for the next update, which
-    works through it even when the feed itself answers 304."""
+    At most `max_entries` pages are fetched (settings.feed_max_entries), one feed's at a time in turn;
+    the rest, and entries that failed and wait out their back-off, stay in their feed's `pending` list for
+    the next update, which works through it even when the feed itself answers 304. A feed that fails
+    waits out its own back-off, its pending entries with it; `retry` tries every failure again now."""
     from tqdm import tqdm
 
     state = load_state(corpus)
     limit = load_settings().feed_max_entries if max_entries is None else max_entries
-    run = _Update(state, limit, now or datetime.now(UTC), max_bytes)
+    run = _Update(state, now or datetime.now(UTC), max_bytes, retry)
     run.report.feeds = len(state["feeds"])
-    for name, feed in state["feeds"].items():
-        try:
-            entries = _entries(feed)
-        except VeilleError as e:
-            run.report.failed.append({"url": feed["url"], "reason": str(e)})
-            continue
-        if entries is None:
-            run.report.not_modified += 1
-            entries = feed.get("pending", [])
-        feed["pending"] = [item for item in tqdm(entries, desc=name, unit="entry", disable=not progress)
-                           if run.entry(name, item)]
+    queues = {name: entries for name, feed in state["feeds"].items() if (entries := run.ask(feed)) is not None}
+    run.pending = {name: [] for name in queues}
+    turns = Turns(queues, state["turn"], run.wanted)
+    for name, item in tqdm(turns.take(limit), desc="feeds", unit="page", disable=not progress):
+        run.take(name, item)
+    for name, item in turns.rest():
+        run.report.left += 1
+        run.pending[name].append(item)
+    for name, pending in run.pending.items():
+        state["feeds"][name]["pending"] = pending
+    state["turn"] = turns.next_start
     waiting = {item["link"] for feed in state["feeds"].values() for item in feed.get("pending", [])}
     state["failed"] = {link: f for link, f in run.failures.items() if link in waiting}  # gone from every feed
     return run.out, run.report, state
 
 
 def update(corpus: Path, store: Any, progress: bool = False, max_bytes: int = 5_000_000,
-           max_entries: int | None = None, now: datetime | None = None) -> FeedReport:
+           max_entries: int | None = None, now: datetime | None = None, retry: bool = False) -> FeedReport:
     """Fetch what is new, then `store(articles)` (the index's add_extracted, replacing changed pages);
     the feeds' state is saved only once the articles are indexed, so a failed build loses nothing."""
-    items, report, state = collect(corpus, progress, max_bytes, max_entries, now)
+    items, report, state = collect(corpus, progress, max_bytes, max_entries, now, retry)
     if items:
         store(items)
     save_state(corpus, state)
