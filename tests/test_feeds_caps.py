@@ -5,6 +5,7 @@ fetched; `veille feed update` says what was left, what waits and what was not mo
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from newsroom import article_page, atom
+from served import cli, copy_index
+from veille import Index
 from veille.errors import InputError
 from veille.feeds import add_feed, load_state, update
 from veille.settings import load_settings
@@ -234,3 +237,18 @@ def test_retry_tries_a_failing_feed_and_a_failed_page_again_at_once(site: FeedSi
     assert _update(tmp_path, later)[0]["waiting"] == 1 and site.hits["/gone/1"] == 1
     report, _ = _update(tmp_path, later, retry=True)
     assert report["not_modified"] == 1 and site.hits["/gone/1"] == 2
+
+def test_the_cli_update_says_what_was_left_what_waits_and_what_was_not_modified(
+        site: FeedSite, tmp_path: Path, seed_dirs: tuple[Path, Path], seed_index: Index) -> None:
+    where = copy_index(tmp_path, seed_dirs, seed_index.settings.models_dir, VEILLE_FEED_MAX_ENTRIES="1")
+    site.publish(["gone/1", "gone/2", "gone/3"])  # dead links: nothing to embed, only counts
+    cli(where["env"], "feed", "add", site.base + "feed.xml", "--name", "fil")
+    counts = []
+    for _ in range(2):
+        out = json.loads(cli(where["env"], "feed", "update", "--json").stdout)
+        counts.append((len(out["failed"]), out["left"], out["waiting"], out["not_modified"], out["waiting_feeds"]))
+    # the first update fetches gone/1 and leaves two; the second (the feed says 304) lets gone/1 wait
+    # out its back-off, fetches gone/2 and leaves gone/3
+    assert counts == [(1, 2, 0, 0, 0), (1, 1, 1, 1, 0)]
+    text = cli(where["env"], "feed", "update").stdout
+    assert "1 feeds: 0 new, 0 updated, 0 unchanged, 1 failed, 0 left, 2 waiting, 1 not modified" in text

@@ -66,23 +66,34 @@ def feed_remove(name: str, index_dir: Path | None) -> None:
 @feed_group.command("update")
 @index_option
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--retry", is_flag=True, help="Try failed feeds and pages again now, not after their back-off.")
 @_friendly
-def feed_update(index_dir: Path | None, as_json: bool) -> None:
-    """Fetch every feed; index new entries and pages that changed."""
+def feed_update(index_dir: Path | None, as_json: bool, retry: bool) -> None:
+    """Fetch every feed; index new entries and pages that changed (at most VEILLE_FEED_MAX_ENTRIES pages)."""
     from .feeds import update
 
     index = _index(index_dir)
     report = audited(index_dir, "feed update", [], lambda: _Reported(update(
         index.corpus, lambda items: index.add_extracted(items, progress=True, replace=True), progress=True,
-        max_bytes=index.settings.max_file_bytes)))
+        max_bytes=index.settings.max_file_bytes, retry=retry)))
     summary = report.feed.to_dict()
     if as_json:
-        click.echo(json.dumps({k: summary[k] for k in ("feeds", "new", "updated", "failed")}, ensure_ascii=False))
+        click.echo(json.dumps({k: summary[k] for k in ("feeds", "new", "updated", "unchanged", "failed", "left",
+                                                       "waiting", "waiting_feeds", "not_modified")},
+                              ensure_ascii=False))
         return
     click.echo(f"{summary['feeds']} feeds: {summary['new']} new, {summary['updated']} updated, "
-               f"{summary['unchanged']} unchanged, {len(summary['failed'])} failed")
+               f"{summary['unchanged']} unchanged, {len(summary['failed'])} failed, {summary['left']} left, "
+               f"{summary['waiting']} waiting, {summary['not_modified']} not modified"
+               + (f", {summary['waiting_feeds']} feeds waiting" if summary["waiting_feeds"] else ""))
     for f in summary["failed"]:
         click.echo(f"  failed: {f['url']}: {f['reason']}")
+    if summary["left"]:
+        click.echo(f"  left: {summary['left']} entries over this update's cap (VEILLE_FEED_MAX_ENTRIES="
+                   f"{index.settings.feed_max_entries}); the next update fetches them")
+    if summary["waiting"] or summary["waiting_feeds"]:
+        click.echo(f"  waiting: {summary['waiting']} pages and {summary['waiting_feeds']} feeds that failed "
+                   "wait out their back-off; --retry tries them now")
 
 
 class _Reported:
