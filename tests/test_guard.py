@@ -344,6 +344,36 @@ def test_uploads_to_the_cache_are_for_editors_and_stop_at_their_quota(guarded: d
     assert big.status_code == 429 and "1 Mo" in big.json()["detail"], "the bytes of the window, not just files"
 
 
+
+def test_an_editor_uploads_through_the_page_and_once_removed_gets_the_login_form_back(guarded: dict,
+                                                                                     tmp_path: Path) -> None:
+    from served import start_browser
+
+    cli(guarded["env"], "user", "add", "nina", "--role", "editor", stdin="edition-nina-2026\n")
+    note = tmp_path / "coree.txt"
+    note.write_text("La Corée du Sud et le Japon\n\nSéoul et Tokyo signent un accord de défense.\n", "utf-8")
+    pw, browser = start_browser()
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(guarded["url"])
+        page.locator("input[type=password]").wait_for(timeout=30_000)
+        page.locator("input[type=text], input:not([type])").first.fill("nina")
+        page.locator("input[type=password]").fill("edition-nina-2026")
+        page.locator("button[type=submit], button:has-text('Login')").first.click()
+        page.get_by_text("Connecté : nina (éditeur)").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("#upload input[type=file]").set_input_files(str(note))  # the browser's own multipart
+        page.locator("#upload-btn").click()
+        page.get_by_text("Ajouté : coree.txt").wait_for(timeout=120_000)
+        cli(guarded["env"], "user", "remove", "nina")
+        page.reload()  # the open page of a removed user: back to the login form, no articles
+        page.locator("input[type=password]").wait_for(timeout=30_000)
+        assert page.locator("#articles").count() == 0 and page.locator("#question").count() == 0
+    finally:
+        browser.close()
+        pw.stop()
+    assert (guarded["corpus"] / "coree.txt").is_file()
+
 @pytest.fixture(scope="module")
 def lockable(tmp_path_factory: pytest.TempPathFactory, seed_dirs: tuple[Path, Path],
              seed_index: Index) -> Iterator[dict]:

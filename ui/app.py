@@ -169,7 +169,8 @@ def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: In
     app.launch(server_name=host, server_port=port, share=False, theme=THEME, css=CSS, js=JS, ssr_mode=False,
                footer_links=[], max_file_size="5mb", show_error=True,
                auth=access.authenticate if access.login else None,
-               auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné.",
+               auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné. Après "
+                            "plusieurs échecs, la connexion est suspendue un moment, de plus en plus longtemps.",
                app_kwargs={"middleware": [Middleware(Guard, access=access, quota=upload_quota())]})
 
 
