@@ -16,21 +16,16 @@ import math
 import re
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import IO, Any
+from typing import IO
 
 import anyio
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veille.access import Access, LoginRefused, upload_quota
 from veille.limits import Quota
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 # What the login page needs before anyone logs in, and the startup call Gradio's launch() makes to itself
@@ -79,7 +74,7 @@ class Guard:
         # The order Gradio reads them in (routes.get_current_user), so both see the same session.
         token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
         name = tokens.get(token) if token else None
-        if name is None:
+        if token is None or name is None:
             return None
         if self.sessions.get(token) is None or self.sessions[token] != self.access.stamp(name):
             tokens.pop(token, None)
@@ -213,7 +208,7 @@ async def _spool(receive: Receive, length: int, delimiter: bytes) -> tuple[IO[by
 
 
 def _replay(body: bytes) -> Receive:
-    async def receive() -> dict:
+    async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
     return receive
 
@@ -222,7 +217,7 @@ def _replay_file(body: IO[bytes], receive: Receive) -> Receive:
     """The spooled body again, in chunks, then the client's own messages (its disconnect)."""
     done = False
 
-    async def again() -> dict:
+    async def again() -> Message:
         nonlocal done
         if done:
             return await receive()
