@@ -252,3 +252,15 @@ def test_the_cli_update_says_what_was_left_what_waits_and_what_was_not_modified(
     assert counts == [(1, 2, 0, 0, 0), (1, 1, 1, 1, 0)]
     text = cli(where["env"], "feed", "update").stdout
     assert "1 feeds: 0 new, 0 updated, 0 unchanged, 1 failed, 0 left, 2 waiting, 1 not modified" in text
+
+
+def test_a_feed_page_holding_an_indexed_articles_text_is_a_duplicate_not_new(
+        site: FeedSite, tmp_path: Path, seed_dirs: tuple[Path, Path], seed_index: Index) -> None:
+    where = copy_index(tmp_path, seed_dirs, seed_index.settings.models_dir)
+    cli(where["env"], "index", "add", site.base + "p/1")  # the page, indexed from its own address
+    [indexed] = [p.name for p in where["corpus"].glob("127-0-0-1-*.txt")]
+    site.publish(["p/copie/1"])  # the same page under another address, in a feed
+    cli(where["env"], "feed", "add", site.base + "feed.xml", "--name", "fil")
+    out = json.loads(cli(where["env"], "feed", "update", "--json").stdout)
+    assert (out["new"], out["updated"], out["duplicates"]) == (0, 0, 1), out
+    assert [p.name for p in where["corpus"].glob("127-0-0-1-*.txt")] == [indexed]

@@ -166,22 +166,25 @@ class Handlers:
     def update_feeds(self, request: gr.Request = None) -> tuple:  # type: ignore[assignment]
         """Fetch every feed; index new entries and changed pages; list what failed and why."""
         who = self._editor(request, "feed update", [])
-        stored: list[Any] = []  # the index's reports: a page whose text another article holds was skipped
         try:
-            feed = update_feeds(self.index.corpus,
-                                lambda items: stored.append(self.index.add_extracted(items, replace=True)),
-                                max_bytes=self.index.settings.max_file_bytes)
+            feed = update_feeds(self.index.corpus, lambda items: self.index.add_extracted(items, replace=True),
+                                max_bytes=self.index.settings.max_file_bytes,
+                                max_entries=self.index.settings.feed_max_entries)
         except VeilleError as e:
             self.access.audit(who[0], "feed update", [], who[1], f"error: {e}")
             return (error_html(str(e)), *self.refresh())
-        same = {d: o for r in stored for d, o in r.duplicates if d in (*feed.new, *feed.updated)}
         self.access.audit(who[0], "feed update", [], who[1], f"ok: {len(feed.new)} new, {len(feed.updated)} updated, "
-                          f"{len(feed.failed)} failed, {len(same)} already indexed")
+                          f"{len(feed.failed)} failed, {len(feed.duplicates)} already indexed, {feed.left} left")
         lines = [f"Flux : {feed.feeds} suivi(s) · {len(feed.new)} nouvel(s) article(s) · {len(feed.updated)} mis à "
-                 f"jour · {feed.unchanged} inchangé(s)"]
-        lines += [f"Ajouté : {s}" for s in feed.new if s not in same]
-        lines += [f"Mis à jour : {s}" for s in feed.updated if s not in same]
-        lines += [f"Doublon ignoré : {d} (identique à {o}, déjà indexé)" for d, o in same.items()]
+                 f"jour · {feed.unchanged} inchangé(s) · {feed.not_modified} sans changement (304)"]
+        if feed.left:
+            lines.append(f"{feed.left} article(s) au-delà de la limite de cette mise à jour "
+                         f"(VEILLE_FEED_MAX_ENTRIES={self.index.settings.feed_max_entries}) : la suivante les lira.")
+        if feed.waiting or feed.waiting_feeds:
+            lines.append(f"En attente après un échec : {feed.waiting} page(s), {feed.waiting_feeds} flux "
+                         "(nouvel essai plus tard ; `veille feed update --retry` les essaie tout de suite).")
+        lines += [f"Ajouté : {s}" for s in feed.new] + [f"Mis à jour : {s}" for s in feed.updated]
+        lines += [f"Doublon ignoré : {d} (identique à {o}, déjà indexé)" for d, o in feed.duplicates]
         lines += [f"Échec : {f['url']} — {f['reason']}" for f in feed.failed]
         return ("<p>" + "<br>".join(html.escape(x) for x in lines) + "</p>", *self.refresh())
 

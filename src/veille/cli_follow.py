@@ -79,7 +79,7 @@ def feed_update(index_dir: Path | None, as_json: bool, retry: bool) -> None:
     summary = report.feed.to_dict()
     if as_json:
         click.echo(json.dumps({k: summary[k] for k in ("feeds", "new", "updated", "unchanged", "failed", "left",
-                                                       "waiting", "waiting_feeds", "not_modified")},
+                                                       "waiting", "waiting_feeds", "not_modified", "duplicates")},
                               ensure_ascii=False))
         return
     click.echo(f"{summary['feeds']} feeds: {summary['new']} new, {summary['updated']} updated, "
@@ -88,6 +88,8 @@ def feed_update(index_dir: Path | None, as_json: bool, retry: bool) -> None:
                + (f", {summary['waiting_feeds']} feeds waiting" if summary["waiting_feeds"] else ""))
     for f in summary["failed"]:
         click.echo(f"  failed: {f['url']}: {f['reason']}")
+    for page, indexed in summary["sources"]["duplicates"].items():  # skipped by the index, not added
+        click.echo(f"  duplicate: {page} holds the text of {indexed}, already indexed; not added")
     if summary["left"]:
         click.echo(f"  left: {summary['left']} entries over this update's cap (VEILLE_FEED_MAX_ENTRIES="
                    f"{index.settings.feed_max_entries}); the next update fetches them")

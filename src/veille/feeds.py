@@ -42,12 +42,13 @@ class FeedReport:
     waiting: int = 0  # entries that failed before and wait out their back-off: not fetched this time
     waiting_feeds: int = 0  # feeds that failed before and wait out their back-off: not asked for this time
     left: int = 0  # entries over this update's cap (settings.feed_max_entries): fetched by the next one
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (page, indexed article with its text)
 
     def to_dict(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
                 "failed": self.failed, "not_modified": self.not_modified, "waiting": self.waiting,
-                "waiting_feeds": self.waiting_feeds, "left": self.left,
-                "sources": {"new": self.new, "updated": self.updated}}
+                "waiting_feeds": self.waiting_feeds, "left": self.left, "duplicates": len(self.duplicates),
+                "sources": {"new": self.new, "updated": self.updated, "duplicates": dict(self.duplicates)}}
 
 
 def parse_feed(url: str) -> Any:
@@ -228,6 +229,10 @@ def update(corpus: Path, store: Any, progress: bool = False, max_bytes: int = 5_
     the feeds' state is saved only once the articles are indexed, so a failed build loses nothing."""
     items, report, state = collect(corpus, progress, max_bytes, max_entries, now, retry)
     if items:
-        store(items)
+        # A page whose text an indexed article already holds is skipped by the index: not new, not updated.
+        same = dict(getattr(store(items), "duplicates", ()) or ())
+        report.duplicates = [(s, same[s]) for s in (*report.new, *report.updated) if s in same]
+        report.new = [s for s in report.new if s not in same]
+        report.updated = [s for s in report.updated if s not in same]
     save_state(corpus, state)
     return report
