@@ -18,10 +18,11 @@ import requests
 
 from served import cli, copy_index, serving
 from veille import Index
-from veille.access import Access, LoginRefused, login_limits
+from veille.access import Access, LoginRefused, login_limits, upload_quota
 from veille.audit import read_history
 from veille.errors import InputError
 from veille.limits import Backoff, Quota
+from veille.settings import load_settings
 from veille.users import add_user, remove_user
 
 READER, EDITOR = ("lea", "lecture-2026"), ("marc", "edition-2026")
@@ -160,10 +161,12 @@ def test_a_session_stamp_changes_with_a_new_password_and_ends_with_the_user(acce
 
 def test_limits_from_the_environment_name_the_variable_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VEILLE_LOGIN_TRIES", "7")
-    assert login_limits()["by_name"].free == 7
+    monkeypatch.setenv("VEILLE_UPLOAD_MB", "3")
+    assert login_limits(load_settings())["by_name"].free == 7
+    assert upload_quota(load_settings()).size == 3_000_000
     monkeypatch.setenv("VEILLE_LOGIN_TRIES", "0")
-    with pytest.raises(InputError, match="VEILLE_LOGIN_TRIES='0'"):
-        login_limits()
+    with pytest.raises(InputError, match="fix VEILLE_LOGIN_TRIES"):
+        load_settings()
 
 
 # -- the guard in front of a small ASGI app, byte by byte ---------------------------------------------------------

@@ -171,7 +171,7 @@ def launch(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, index: In
                auth=access.authenticate if access.login else None,
                auth_message="veille : connectez-vous avec le compte que `veille user add` vous a donné. Après "
                             "plusieurs échecs, la connexion est suspendue un moment, de plus en plus longtemps.",
-               app_kwargs={"middleware": [Middleware(Guard, access=access, quota=upload_quota())]})
+               app_kwargs={"middleware": [Middleware(Guard, access=access, quota=upload_quota(index.settings))]})
 
 
 if __name__ == "__main__":

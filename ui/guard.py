@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veille.access import Access, LoginRefused, upload_quota
 from veille.limits import Quota
+from veille.settings import load_settings
 
 logger = logging.getLogger(__name__)
 # What the login page needs before anyone logs in, and the startup call Gradio's launch() makes to itself
@@ -44,7 +45,7 @@ STATUS = {"wrong": 400, "locked": 429, "busy": 503}  # 400: the status Gradio's 
 class Guard:
     def __init__(self, app: ASGIApp, access: Access, quota: Quota | None = None) -> None:
         self.app, self.access = app, access
-        self.quota = quota or upload_quota()
+        self.quota = quota or upload_quota(load_settings())
         self.sessions: dict[str, str] = {}  # token -> its user's hash when it logged in
         self.waiting = 0
 

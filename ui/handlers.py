@@ -226,6 +226,6 @@ class Handlers:
 def open_access(index: Index, read_only: bool = False, no_login: bool = False) -> Access:
     s = index.settings
     return Access.open(users_path(index.folder), history_path(index.folder), read_only, no_login,
-                       RateLimiter(s.ask_limit, s.ask_window))
+                       RateLimiter(s.ask_limit, s.ask_window), s)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from .audit import record
 from .errors import InputError, VeilleError
 from .limits import Backoff, Quota, RateLimiter
+from .settings import Settings, load_settings
 from .users import User, authenticate, load_users
 
 ANONYMOUS = "anonyme"
@@ -36,32 +36,19 @@ class LoginRefused(AccessDenied):
         self.retry_after, self.kind = retry_after, kind
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    try:
-        number = int(value) if value else default
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise InputError(f"{name}={value!r} is not a whole number of at least 1; unset it to use {default}")
-    return number
+def login_limits(s: Settings) -> dict:
+    """Failed logins: `login_tries` per name and `login_address_tries` per address are free, then each locks
+    for `login_lock` seconds, doubling up to 15 min; `login_checks` argon2 checks at once, each 64 MiB, so a
+    burst of logins cannot exhaust memory."""
+    return {"by_name": Backoff(s.login_tries, s.login_lock),
+            "by_address": Backoff(s.login_address_tries, s.login_lock),
+            "checks": threading.BoundedSemaphore(s.login_checks)}
 
 
-def login_limits() -> dict:
-    """Failed logins: VEILLE_LOGIN_TRIES per name (5) and VEILLE_LOGIN_ADDRESS_TRIES per address (20) are
-    free, then each locks for VEILLE_LOGIN_LOCK seconds (2), doubling up to 15 min; VEILLE_LOGIN_CHECKS argon2
-    checks at once (2), each 64 MiB, so a burst of logins cannot exhaust memory."""
-    lock = _env_int("VEILLE_LOGIN_LOCK", 2)
-    return {"by_name": Backoff(_env_int("VEILLE_LOGIN_TRIES", 5), lock),
-            "by_address": Backoff(_env_int("VEILLE_LOGIN_ADDRESS_TRIES", 20), lock),
-            "checks": threading.BoundedSemaphore(_env_int("VEILLE_LOGIN_CHECKS", 2))}
-
-
-def upload_quota() -> Quota:
-    """What one editor may put in the server's upload cache: VEILLE_UPLOAD_FILES files (200) and
-    VEILLE_UPLOAD_MB megabytes (100) in any VEILLE_UPLOAD_WINDOW seconds (3600)."""
-    return Quota(_env_int("VEILLE_UPLOAD_FILES", 200), _env_int("VEILLE_UPLOAD_MB", 100) * 1_000_000,
-                 _env_int("VEILLE_UPLOAD_WINDOW", 3600))
+def upload_quota(s: Settings) -> Quota:
+    """What one editor may put in the server's upload cache: `upload_files` files and `upload_mb` megabytes
+    in any `upload_window` seconds."""
+    return Quota(s.upload_files, s.upload_mb * 1_000_000, s.upload_window)
 
 
 def is_loopback(host: str) -> bool:
@@ -104,9 +91,10 @@ class Access:
 
     @classmethod
     def open(cls, users_file: Path, history_file: Path, read_only: bool = False, no_login: bool = False,
-             limiter: RateLimiter | None = None) -> Access:
+             limiter: RateLimiter | None = None, settings: Settings | None = None) -> Access:
         login = not no_login and bool(load_users(users_file))
-        return cls(users_file, history_file, read_only, login, limiter or RateLimiter(240, 60.0), **login_limits())
+        return cls(users_file, history_file, read_only, login, limiter or RateLimiter(240, 60.0),
+                   **login_limits(settings or load_settings()))
 
     def login_gate(self, name: str, address: str) -> None:
         """Refuse a locked-out name or address before any password check: even the right password waits."""

@@ -87,6 +87,17 @@ class Settings:
     # Feeds: at most this many entry pages fetched by one `veille feed update` (all feeds together), so a
     # feed of 10,000 entries cannot hold one request for hours; the rest wait for the next update.
     feed_max_entries: int = 50
+    # Logins on a shared server (access.py): `login_tries` failures per name and `login_address_tries` per
+    # address are free, then each locks the name or address for `login_lock` seconds, doubling up to 15 min;
+    # at most `login_checks` argon2 checks (64 MiB each) run at once. Uploads to the server's cache: at most
+    # `upload_files` files and `upload_mb` MB per editor in any `upload_window` seconds (5 MB a file).
+    login_tries: int = 5
+    login_address_tries: int = 20
+    login_lock: int = 2
+    login_checks: int = 2
+    upload_files: int = 200
+    upload_mb: int = 100
+    upload_window: int = 3600
 
     def __post_init__(self) -> None:
         """Refuse a value veille cannot use once, here, rather than at the first question."""
@@ -125,7 +136,8 @@ CHOICES = {"fusion": ("zscore", "rrf"), "store": ("faiss", "milvus"), "llm_answe
 DENSE_WEIGHTS = {"multilingual-e5-small": 0.5, "embeddinggemma-300m": 0.6}
 DIMENSIONS = {"multilingual-e5-small": (0, 384), "embeddinggemma-300m": (0, 768, 512, 256, 128)}
 POSITIVE = ("chunk_chars", "max_file_bytes", "batch_size", "threads", "exact_limit", "k", "rrf_k", "candidates",
-            "ask_limit", "ask_window", "max_upload_files", "feed_max_entries")
+            "ask_limit", "ask_window", "max_upload_files", "feed_max_entries", "login_tries", "login_address_tries",
+            "login_lock", "login_checks", "upload_files", "upload_mb", "upload_window")
 FRACTIONS = (("ann_recall", 0.5, 1.0), ("dense_weight", 0.0, 1.0))  # dense_weight may also be -1 (the model's own)
 
 
