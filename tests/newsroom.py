@@ -40,6 +40,17 @@ def rss(base: str, entries: list[tuple[str, str, str]]) -> str:
             f"<link>{base}</link><description>Dépêches</description>{items}</channel></rss>")
 
 
+def send(handler: BaseHTTPRequestHandler, ctype: str, body: bytes, **headers: str) -> None:
+    """A 200 answer with its type, length and any other headers."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(body)))
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class NewsSite:
     def __init__(self) -> None:
         self.pages: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
@@ -58,12 +69,7 @@ class NewsSite:
                 if self.path not in site.pages:
                     self.send_error(404, "Not Found")
                     return
-                ctype, body = site.pages[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, *site.pages[self.path])
 
             def log_message(self, *args: object) -> None:
                 pass

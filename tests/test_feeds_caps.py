@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newsroom import article_page, atom
+from newsroom import article_page, atom, send
 from served import cli, copy_index
 from veille import Index
 from veille.errors import InputError
@@ -59,14 +59,7 @@ class FeedSite:
                     self.send_error(404)
 
             def _send(self, ctype: str, text: str, **headers: str) -> None:
-                body = text.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, ctype, text.encode(), **headers)
 
             def log_message(self, *args: object) -> None:
                 pass
