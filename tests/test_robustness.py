@@ -26,7 +26,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import settings as budget
 from hypothesis import strategies as st
 
@@ -286,6 +286,8 @@ def _written_corpus(folder: Path, files: list[tuple[str, bytes]]) -> Path:
 
 @budget(max_examples=100, deadline=None, database=None)
 @given(files=st.lists(st.tuples(texts, contents), min_size=1, max_size=4))
+@example(files=[("", "\u2028".encode())])  # once found: a file of one Unicode line separator made a blank chunk
+@example(files=[("a", " \u3000\x85\x0c\u2029 ".encode()), ("b", "Une phrase.\u2028\u205f".encode())])
 def test_any_corpus_folder_is_read_and_chunked_with_offsets_that_slice_back(files: list[tuple[str, bytes]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = _written_corpus(Path(tmp), files)

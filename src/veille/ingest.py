@@ -22,7 +22,8 @@ from .types import Article
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-_WS = " \t\r\n\ufeff\u00a0\u202f\u2009\u200b"
+# Around a line's content: every Unicode space (str.isspace: U+2028, NEL...) and zero-width ones; no more is empty.
+_WS = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\ufeff\u200b"
 
 # Lines that are page furniture on news sites, whatever the site: reading prompts, comment counters,
 # share buttons, loaders, image placeholders. Matched against the whole line, case-insensitively.
@@ -158,12 +159,15 @@ def decode(data: bytes, name: str, max_bytes: int) -> str:
     if b"\x00" in data[:8192]:
         raise InputError(f"{name}: binary file (NUL bytes), not a text article")
     try:
-        return data.decode("utf-8")  # a BOM stays as U+FEFF so offsets match a plain UTF-8 read
+        text = data.decode("utf-8")  # a BOM stays as U+FEFF so offsets match a plain UTF-8 read
     except UnicodeDecodeError as e:
         raise InputError(
             f"{name}: not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
             f"convert it, e.g. `iconv -f latin1 -t utf-8`"
         ) from None
+    if not text.strip(_WS):
+        raise InputError(f"{name}: the file is empty (only spaces and line breaks)")
+    return text
 
 
 def html_to_text(html: str) -> str:
