@@ -199,10 +199,7 @@ class Index:
     # -- writing
     def update(self, progress: bool = False, wait: float = 30.0) -> BuildReport:
         """Re-read the corpus folder, embed what changed, and answer from the new index at once."""
-        with locked(self.folder, wait):
-            report = build(self.corpus, self.folder, self.settings, self.embedder, progress)
-        self._state = load_state(self.folder, self.embedder, self.settings)
-        return report
+        return self._commit(lambda _: (lambda: None, []), progress, wait)
 
     def add(self, paths: list[Path], progress: bool = False, pages: Sequence[Any] = ()) -> BuildReport:
         """Copy article files into the corpus folder (HTML as its article text, PDF as its text layer with
@@ -234,10 +231,10 @@ class Index:
             return write(self.corpus, keep), skipped
         return self._commit(change, progress)
 
-    def _commit(self, change: Change, progress: bool) -> BuildReport:
+    def _commit(self, change: Change, progress: bool, wait: float = 30.0) -> BuildReport:
         """One change to the corpus under the index's lock: checked against the index as it is now (another
         process may have changed it), written, and indexed; a build that fails puts the corpus back."""
-        with locked(self.folder, 30.0):
+        with locked(self.folder, wait):
             undo, skipped = change(read_manifest(self.folder)["articles"])
             try:
                 report = build(self.corpus, self.folder, self.settings, self.embedder, progress)
